@@ -1,0 +1,39 @@
+# The few commands people run. Everything installs into .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL_DIR ?= model
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: serve train test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.deps: requirements.txt requirements-api.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+## serve: install, train on the embedded history if there is no model yet, serve on $$PORT (8080)
+serve: $(VENV)/.deps
+	@test -f $(MODEL_DIR)/manifest.json || $(BIN)/python train.py --model-dir $(MODEL_DIR)
+	MODEL_DIR=$(MODEL_DIR) $(BIN)/python api.py
+
+## train: retrain; pass options with ARGS="--source alpaca"
+train: $(VENV)/.deps
+	$(BIN)/python train.py --model-dir $(MODEL_DIR) $(ARGS)
+
+## test: install the test tools, lint, run the whole suite
+test: $(VENV)/.dev-deps lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Serving side: answers from the artifact alone. Imports neither prophet, pandas nor alpaca-py."""

@@ -1,0 +1,62 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, redirect
+from flask_cors import CORS
+
+from cryptopredict.artifact import ArtifactError, load_artifact
+from cryptopredict.serving import docs, predictions, status
+from cryptopredict.serving.http import JsonApi
+from cryptopredict.settings import DEFAULT_MODEL_DIR, DEFAULT_SYMBOL, read_app_config
+
+DEFAULTS: dict[str, Any] = {
+    "MODEL_DIR": str(DEFAULT_MODEL_DIR),
+    "SYMBOL": DEFAULT_SYMBOL,
+    "CORS_ORIGINS": "*",
+    "API_TITLE": "Crypto Predict API",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "info": {"description": "Price predictions with a calibrated band, from a model retrained every six hours."}
+    },
+    "JSON_SORT_KEYS": False,
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then `test_config`. Loads and verifies the model."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(read_app_config(os.environ))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    artifact = load_artifact(Path(app.config["MODEL_DIR"]))
+    if artifact.forecast.symbol != app.config["SYMBOL"]:
+        raise ArtifactError(
+            f"the model in {app.config['MODEL_DIR']} is for {artifact.forecast.symbol}, "
+            f"but this service serves {app.config['SYMBOL']}"
+        )
+    app.extensions["artifact"] = artifact
+
+    api = JsonApi(app)
+    api.register_blueprint(predictions.blp)
+    api.register_blueprint(status.blp)
+    app.register_blueprint(docs.bp)
+    origins = app.config["CORS_ORIGINS"]
+    # A public, credential-free API answers `*` rather than echoing each origin, which caches better.
+    CORS(app, origins=origins, methods=["GET", "HEAD", "OPTIONS"], send_wildcard=origins == "*")
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect("/docs", code=302)
+
+    return app

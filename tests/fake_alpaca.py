@@ -1,0 +1,96 @@
+"""A fake Alpaca market-data server on 127.0.0.1, speaking the crypto bars endpoint the SDK calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BARS_PATH = "/v1beta3/crypto/us/bars"
+
+
+def make_daily_bars(first: dt.date, count: int, start_price: float = 30_000.0) -> list[dict[str, Any]]:
+    """Alpaca-shaped daily bars with a gentle, deterministic walk."""
+    bars = []
+    price = start_price
+    for i in range(count):
+        day = first + dt.timedelta(days=i)
+        price *= 1.0 + 0.01 * (((i * 7919) % 13) - 6) / 6
+        bars.append(
+            {
+                "t": f"{day.isoformat()}T00:00:00Z",
+                "o": round(price * 0.99, 2),
+                "h": round(price * 1.02, 2),
+                "l": round(price * 0.97, 2),
+                "c": round(price, 2),
+                "v": 100.0 + i,
+                "n": 1000 + i,
+                "vw": round(price, 2),
+            }
+        )
+    return bars
+
+
+@dataclass
+class FakeAlpaca:
+    """Serves `bars` for one symbol in pages of `page_size`; `script` holds (status, body) answers served first."""
+
+    symbol: str = "BTC/USD"
+    bars: list[dict[str, Any]] = field(default_factory=list)
+    page_size: int = 100
+    script: list[tuple[int, str]] = field(default_factory=list)
+    requests: list[dict[str, list[str]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                fake.requests.append(query)
+                if parts.path != BARS_PATH:
+                    return self._send(404, json.dumps({"message": "not found"}))
+                if fake.script:
+                    return self._send(*fake.script.pop(0))
+                return self._send(200, json.dumps(fake.page(query)))
+
+            def _send(self, status: int, body: str) -> None:
+                payload = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def page(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        start = query.get("start", [""])[0]
+        end = query.get("end", ["9999"])[0]
+        # Alpaca compares instants; ISO strings in one format compare the same way.
+        chosen = [b for b in self.bars if start[:19] <= b["t"][:19] <= end[:19]]
+        offset = int(query.get("page_token", ["0"])[0])
+        page = chosen[offset : offset + self.page_size]
+        following = offset + self.page_size
+        return {
+            "bars": {self.symbol: page} if page else {},
+            "next_page_token": str(following) if following < len(chosen) else None,
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,223 @@
+"""The HTTP contract, through the Flask test client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cryptopredict.artifact import ArtifactError, load_artifact
+from cryptopredict.serving.app import create_app
+
+FORMAT_HINT = "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset"
+
+
+def test_a_day_gets_a_prediction_with_its_band(client: FlaskClient, trained_model_dir: Path) -> None:
+    response = client.get("/bitcoin?date=2024-12-01")
+    assert response.status_code == 200
+    assert response.content_type == "application/json"
+    body = response.get_json()
+    version = json.loads((trained_model_dir / "manifest.json").read_text())["model_version"]
+    assert set(body) == {
+        "date", "prediction", "prediction_low", "prediction_high", "symbol", "interval", "model_version"
+    }  # fmt: skip
+    assert body["date"] == "2024-12-01T00:00:00Z"
+    assert body["symbol"] == "BTC/USD"
+    assert body["interval"] == 0.8
+    assert body["model_version"] == version
+    assert 0 < body["prediction_low"] <= body["prediction"] <= body["prediction_high"]
+    row = (1_733_011_200 - load_artifact(trained_model_dir).forecast.start) // 86_400  # 2024-12-01
+    table = load_artifact(trained_model_dir).forecast
+    assert body["prediction"] == table.prediction[row]
+
+
+def test_the_same_date_gets_the_same_answer_every_time(client: FlaskClient) -> None:
+    answers = {client.get("/bitcoin?date=2024-12-24").get_data(as_text=True) for _ in range(20)}
+    assert len(answers) == 1
+
+
+def test_date_times_with_offsets_are_converted_to_utc(client: FlaskClient) -> None:
+    offset = client.get("/bitcoin", query_string={"date": "2024-12-01T14:00:00+02:00"}).get_json()
+    zulu = client.get("/bitcoin", query_string={"date": "2024-12-01T12:00:00Z"}).get_json()
+    assert offset == zulu
+    assert offset["date"] == "2024-12-01T12:00:00Z"
+
+
+def test_between_bars_the_answer_is_interpolated(client: FlaskClient) -> None:
+    day1 = client.get("/bitcoin?date=2024-12-01").get_json()
+    day2 = client.get("/bitcoin?date=2024-12-02").get_json()
+    noon = client.get("/bitcoin?date=2024-12-01T12:00:00Z").get_json()
+    for key in ("prediction", "prediction_low", "prediction_high"):
+        assert noon[key] == pytest.approx((day1[key] + day2[key]) / 2, rel=1e-7)
+
+
+def test_a_day_in_the_history_is_answered(client: FlaskClient) -> None:
+    assert client.get("/bitcoin?date=2024-03-15").status_code == 200
+
+
+BAD_DATES = [
+    ("", 400, FORMAT_HINT),
+    ("garbage", 400, FORMAT_HINT),
+    ("2025-13-01", 400, "month must be in 1..12"),
+    ("2025-02-30", 400, "day is out of range for month"),
+    ("2025-1-1", 400, FORMAT_HINT),
+    ("01/12/2025", 400, FORMAT_HINT),
+    ("2025-01-01T12:00:00", 400, FORMAT_HINT),  # no offset: ambiguous, refused
+    ("2025-01-01T25:00:00Z", 400, "hour must be in 0..23"),
+    ("2025-01-01T12:00:00+25:00", 400, FORMAT_HINT),
+    ("20250101", 400, FORMAT_HINT),
+    ("2025-W01-1", 400, FORMAT_HINT),
+    ("x" * 10_000, 400, FORMAT_HINT),
+    ("２０２５-０１-０１", 400, FORMAT_HINT),  # full-width digits
+    ("2025-01-01\u00e9", 400, FORMAT_HINT),
+    ("'; DROP TABLE bars; --", 400, FORMAT_HINT),
+    ("9999-12-31T23:00:00-05:00", 400, "not a valid date-time"),
+    ("0000-01-01", 400, "not a valid date-time"),
+    ("1999-01-01", 422, "outside the range this model answers: 2024-01-01T00:00:00Z (first bar)"),
+    ("2023-12-31T23:59:59Z", 422, "outside the range"),
+    ("2100-01-01", 422, "to 2025-01-02T00:00:00Z (last bar 2024-11-03T00:00:00Z plus the forecast horizon)"),
+]
+
+
+@pytest.mark.parametrize(("value", "status", "message"), BAD_DATES, ids=[repr(v[0])[:30] for v in BAD_DATES])
+def test_bad_dates_get_a_json_4xx_that_says_why(client: FlaskClient, value: str, status: int, message: str) -> None:
+    response = client.get("/bitcoin", query_string={"date": value})
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["code"] == status
+    assert message in body["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_missing_date_says_what_is_expected(client: FlaskClient) -> None:
+    response = client.get("/bitcoin")
+    assert response.status_code == 400
+    assert (
+        response.get_json()["message"] == f"date: is required; {FORMAT_HINT}, e.g. 2025-01-01 or 2025-01-01T12:00:00Z"
+    )
+
+
+def test_a_repeated_date_parameter_is_refused(client: FlaskClient) -> None:
+    response = client.get("/bitcoin?date=2024-12-01&date=2024-12-02")
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "date: give this parameter once"
+
+
+def test_unknown_extra_parameters_are_ignored(client: FlaskClient) -> None:
+    assert client.get("/bitcoin?date=2024-12-01&_=12345").status_code == 200
+
+
+def test_unknown_path_is_a_json_404(client: FlaskClient) -> None:
+    response = client.get("/ethereum")
+    assert response.status_code == 404
+    assert response.get_json()["status"] == "Not Found"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_wrong_method_is_a_json_405_with_allow(client: FlaskClient, method: str) -> None:
+    response = getattr(client, method)("/bitcoin?date=2024-12-01")
+    assert response.status_code == 405
+    assert response.get_json()["code"] == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_an_unexpected_error_is_a_json_500_without_internals(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(app.extensions["artifact"].forecast.__class__, "lookup", explode)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/bitcoin?date=2024-12-01")
+    assert response.status_code == 500
+    assert response.get_json()["message"] == "the server failed to answer; the error has been logged"
+    assert "secret" not in response.get_data(as_text=True)
+
+
+def test_health_and_model(client: FlaskClient, trained_model_dir: Path) -> None:
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    assert client.get("/health").get_json() == {"status": "ok", "model_version": manifest["model_version"]}
+    assert client.get("/model").get_json() == manifest
+
+
+def test_cors_allows_any_origin_by_default(client: FlaskClient) -> None:
+    response = client.get("/bitcoin?date=2024-12-01", headers={"Origin": "https://example.org"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    preflight = client.options(
+        "/bitcoin", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.status_code == 200
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_origins_are_configurable(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.com, https://admin.example.com")
+    client = create_app({"MODEL_DIR": str(trained_model_dir)}).test_client()
+    allowed = client.get("/health", headers={"Origin": "https://app.example.com"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    other = client.get("/health", headers={"Origin": "https://evil.example.net"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_environment_then_test_config_override_defaults(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_DIR", "/nonexistent/from-env")
+    with pytest.raises(ArtifactError, match="/nonexistent/from-env"):
+        create_app()
+    assert create_app({"MODEL_DIR": str(trained_model_dir)}).config["MODEL_DIR"] == str(trained_model_dir)
+
+
+def test_a_model_for_another_pair_is_refused(trained_model_dir: Path) -> None:
+    with pytest.raises(ArtifactError, match="is for BTC/USD, but this service serves ETH/USD"):
+        create_app({"MODEL_DIR": str(trained_model_dir), "SYMBOL": "ETH/USD"})
+
+
+def test_a_tampered_model_stops_the_app_from_being_built(model_dir: Path) -> None:
+    path = model_dir / "prophet.json"
+    path.write_bytes(path.read_bytes()[:-1] + b" ")
+    with pytest.raises(ArtifactError, match=r"prophet\.json does not match its checksum"):
+        create_app({"MODEL_DIR": str(model_dir)})
+
+
+# --- the OpenAPI document and the docs page ------------------------------------------------------------
+
+
+def test_openapi_document_is_generated_from_the_schemas(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"] == "3.0.3"
+    operation = spec["paths"]["/bitcoin"]["get"]
+    [parameter] = operation["parameters"]
+    assert (parameter["name"], parameter["in"], parameter["required"]) == ("date", "query", True)
+    assert set(operation["responses"]) >= {"200", "400", "422"}
+    prediction = spec["components"]["schemas"]["Prediction"]
+    assert set(prediction["required"]) == {
+        "date", "prediction", "prediction_low", "prediction_high", "symbol", "interval", "model_version"
+    }  # fmt: skip
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"code", "status", "message", "errors"}
+    assert {"/health", "/model"} <= set(spec["paths"])
+
+
+def test_docs_page_uses_only_assets_the_app_serves(client: FlaskClient) -> None:
+    page = client.get("/docs").get_data(as_text=True)
+    assets = [part.split('"')[0] for part in page.split('="')[1:] if part.startswith("/docs/assets/")]
+    assert len(assets) == 4
+    assert "http" not in page.replace("http-equiv", "")
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert len(response.data) > 100
+
+
+def test_docs_assets_do_not_expose_other_files(client: FlaskClient) -> None:
+    assert client.get("/docs/assets/index.html").status_code == 404
+    assert client.get("/docs/assets/..%2f__init__.py").status_code == 404
+
+
+def test_root_redirects_to_docs(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/docs"

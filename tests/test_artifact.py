@@ -1,0 +1,107 @@
+"""Publishing and loading the artifact: checksums, atomic replacement, refusal of altered files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from cryptopredict import artifact
+from cryptopredict.artifact import ArtifactError, load_artifact, read_verified_files, write_artifact
+from cryptopredict.forecast import ForecastTable
+
+
+def test_manifest_lists_every_file_with_its_sha256(trained_model_dir: Path) -> None:
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    on_disk = sorted(p.name for p in trained_model_dir.iterdir() if p.name != "manifest.json")
+    assert sorted(manifest["files"]) == on_disk == ["forecast.json", "prophet.json"]
+    for name, entry in manifest["files"].items():
+        data = (trained_model_dir / name).read_bytes()
+        assert entry == {"sha256": artifact.sha256_hex(data), "bytes": len(data)}
+
+
+def test_manifest_records_what_was_trained(trained_model_dir: Path) -> None:
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    assert manifest["symbol"] == "BTC/USD"
+    assert manifest["timeframe"] == "1Day"
+    assert manifest["source"]["kind"] == "embedded"
+    assert manifest["first_bar"] == "2024-01-01T00:00:00Z"
+    assert manifest["last_bar"] == "2024-11-03T00:00:00Z"
+    assert manifest["rows"] == 308
+    assert set(manifest["packages"]) >= {"python", "prophet", "pandas", "alpaca-py"}
+    assert manifest["model_version"].endswith(manifest["files"]["forecast.json"]["sha256"][:8])
+
+
+def test_one_changed_byte_is_refused_naming_the_file(model_dir: Path) -> None:
+    target = model_dir / "forecast.json"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"forecast\.json does not match its checksum"):
+        load_artifact(model_dir)
+
+
+def test_a_missing_listed_file_is_refused(model_dir: Path) -> None:
+    (model_dir / "prophet.json").unlink()
+    with pytest.raises(ArtifactError, match=r"cannot read model file .*prophet\.json"):
+        read_verified_files(model_dir)
+
+
+def test_no_model_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match=r"no model at .*manifest\.json: train one"):
+        load_artifact(tmp_path / "absent")
+
+
+def test_a_corrupt_manifest_is_refused(model_dir: Path) -> None:
+    (model_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="is not a valid manifest"):
+        load_artifact(model_dir)
+
+
+def test_files_outside_the_folder_are_never_read(model_dir: Path) -> None:
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest["files"]["../escape.json"] = {"sha256": "0" * 64, "bytes": 1}
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="outside the artifact"):
+        load_artifact(model_dir)
+
+
+def test_publishing_replaces_the_previous_artifact_and_leaves_no_debris(model_dir: Path) -> None:
+    write_artifact(model_dir, {"forecast.json": b"new"}, {"model_version": "v2"})
+    assert sorted(p.name for p in model_dir.iterdir()) == ["forecast.json", "manifest.json"]
+    assert sorted(p.name for p in model_dir.parent.iterdir()) == ["model"]
+
+
+def test_a_failure_while_writing_keeps_the_previous_artifact(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
+    calls = 0
+    real = artifact._write_synced
+
+    def fail_on_second(path: Path, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(artifact, "_write_synced", fail_on_second)
+    with pytest.raises(OSError, match="No space left"):
+        write_artifact(model_dir, {"forecast.json": b"new", "prophet.json": b"new"}, {"model_version": "v2"})
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+    assert sorted(p.name for p in model_dir.parent.iterdir()) == ["model"]
+    assert load_artifact(model_dir).forecast.symbol == "BTC/USD"
+
+
+def test_published_files_are_readable_by_other_users(model_dir: Path) -> None:
+    write_artifact(model_dir, {"forecast.json": b"x"}, {"model_version": "v2"})
+    assert stat.S_IMODE(os.stat(model_dir).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(model_dir / "forecast.json").st_mode) == 0o644
+
+
+def test_loaded_forecast_matches_the_file(trained_model_dir: Path) -> None:
+    loaded = load_artifact(trained_model_dir)
+    assert loaded.forecast == ForecastTable.from_json((trained_model_dir / "forecast.json").read_bytes())
+    assert loaded.version == json.loads((trained_model_dir / "manifest.json").read_text())["model_version"]

@@ -1,0 +1,200 @@
+"""Bars from CSV files and from Alpaca (through the real SDK, against a fake server), and their validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cryptopredict.training.bars import (
+    AlpacaOptions,
+    BarsError,
+    fetch_alpaca_bars,
+    read_csv_bars,
+    read_embedded_bars,
+    validate_bars,
+)
+from tests.fake_alpaca import FakeAlpaca, make_daily_bars
+
+UTC = dt.UTC
+FAST = {"retry_attempts": 3, "retry_wait_seconds": 0.01}
+
+
+def write_csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bars.csv"
+    path.write_text(text)
+    return path
+
+
+def daily_frame(count: int, first: str = "2024-01-01") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"ds": pd.date_range(first, periods=count, freq="D"), "close": [100.0 + i for i in range(count)]}
+    )
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+def test_csv_with_offsets_becomes_naive_utc(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "timestamp,close,volume\n2024-01-01T02:00:00+02:00,10,1\n2024-01-02T00:00:00Z,11,2\n")
+    frame = read_csv_bars(path)
+    assert frame["ds"].dt.tz is None
+    assert list(frame["ds"]) == [pd.Timestamp("2024-01-01 00:00"), pd.Timestamp("2024-01-02 00:00")]
+    assert list(frame.columns) == ["ds", "close", "volume"]
+
+
+def test_csv_without_close_names_the_missing_column(tmp_path: Path) -> None:
+    with pytest.raises(BarsError, match="missing column\\(s\\) close; need timestamp,close"):
+        read_csv_bars(write_csv(tmp_path, "timestamp,price\n2024-01-01,1\n"))
+
+
+def test_csv_with_a_bad_timestamp_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BarsError, match="column timestamp has a value that is not a date-time"):
+        read_csv_bars(write_csv(tmp_path, "timestamp,close\n2024-01-01,1\nyesterday,2\n"))
+
+
+def test_missing_csv_file_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(BarsError, match="no such file"):
+        read_csv_bars(tmp_path / "absent.csv")
+
+
+def test_embedded_history_is_daily_and_gap_preserving() -> None:
+    frame = read_embedded_bars("BTC/USD", "1Day")
+    assert frame["ds"].iloc[0] == pd.Timestamp("2010-07-17")
+    assert frame["ds"].iloc[-1] == pd.Timestamp("2024-11-03")
+    days = pd.date_range(frame["ds"].iloc[0], frame["ds"].iloc[-1], freq="D")
+    assert len(days) - len(frame) == 11  # documented gaps in data/PROVENANCE.md, kept as gaps
+    assert frame["ds"].is_unique and frame["ds"].is_monotonic_increasing
+
+
+def test_embedded_history_is_small() -> None:
+    from cryptopredict.training.bars import embedded_path
+
+    assert embedded_path("BTC/USD", "1Day").stat().st_size < 300_000
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+def test_too_few_rows() -> None:
+    with pytest.raises(BarsError, match="only 5 bars, need at least 10"):
+        validate_bars(daily_frame(5), timeframe="1Day", min_rows=10)
+
+
+def test_repeated_timestamp() -> None:
+    frame = daily_frame(12)
+    frame.loc[5, "ds"] = frame.loc[4, "ds"]
+    with pytest.raises(BarsError, match="strictly increasing: row 6 repeats 2024-01-05"):
+        validate_bars(frame, timeframe="1Day", min_rows=10)
+
+
+def test_timestamps_going_back() -> None:
+    frame = daily_frame(12)
+    frame.loc[5, "ds"] = pd.Timestamp("2023-06-01")
+    with pytest.raises(BarsError, match="row 6 goes back in time at 2023-06-01"):
+        validate_bars(frame, timeframe="1Day", min_rows=10)
+
+
+@pytest.mark.parametrize("bad", [0.0, -3.0, float("nan"), float("inf")])
+def test_prices_must_be_finite_and_positive(bad: float) -> None:
+    frame = daily_frame(12)
+    frame.loc[7, "close"] = bad
+    with pytest.raises(BarsError, match="finite positive price: row 8 \\(2024-01-08 00:00\\)"):
+        validate_bars(frame, timeframe="1Day", min_rows=10)
+
+
+def test_stale_live_data_is_refused() -> None:
+    frame = daily_frame(12)  # last bar 2024-01-12
+    with pytest.raises(BarsError, match="older than two bar lengths"):
+        validate_bars(frame, timeframe="1Day", min_rows=10, now=dt.datetime(2024, 1, 14, 1, tzinfo=UTC))
+    validate_bars(frame, timeframe="1Day", min_rows=10, now=dt.datetime(2024, 1, 13, 23, tzinfo=UTC))
+
+
+# --- Alpaca through the real SDK ---------------------------------------------------------------------
+
+
+def test_alpaca_pages_are_followed_and_timestamps_made_naive_utc(fake_alpaca: FakeAlpaca) -> None:
+    fake_alpaca.bars = make_daily_bars(dt.date(2024, 1, 1), 250)
+    fake_alpaca.page_size = 100
+    now = dt.datetime(2024, 9, 7, 12, tzinfo=UTC)
+    frame = fetch_alpaca_bars(
+        "BTC/USD", "1Day", dt.datetime(2024, 1, 1, tzinfo=UTC), now, AlpacaOptions(url_override=fake_alpaca.url)
+    )
+    assert len(fake_alpaca.requests) == 3  # 100 + 100 + 50
+    assert [q.get("page_token") for q in fake_alpaca.requests] == [None, ["100"], ["200"]]
+    assert fake_alpaca.requests[0]["symbols"] == ["BTC/USD"]
+    assert fake_alpaca.requests[0]["timeframe"] == ["1Day"]
+    assert len(frame) == 250
+    assert frame["ds"].dt.tz is None
+    assert frame["ds"].iloc[0] == pd.Timestamp("2024-01-01 00:00")
+    assert frame["close"].iloc[-1] == fake_alpaca.bars[-1]["c"]
+
+
+def test_the_bar_still_in_progress_is_dropped(fake_alpaca: FakeAlpaca) -> None:
+    fake_alpaca.bars = make_daily_bars(dt.date(2024, 1, 1), 10)  # through 2024-01-10
+    now = dt.datetime(2024, 1, 10, 15, tzinfo=UTC)  # the 2024-01-10 bar closes at midnight
+    frame = fetch_alpaca_bars(
+        "BTC/USD", "1Day", dt.datetime(2024, 1, 1, tzinfo=UTC), now, AlpacaOptions(url_override=fake_alpaca.url)
+    )
+    assert frame["ds"].iloc[-1] == pd.Timestamp("2024-01-09")
+
+
+def test_a_429_is_retried_then_succeeds(fake_alpaca: FakeAlpaca) -> None:
+    fake_alpaca.bars = make_daily_bars(dt.date(2024, 1, 1), 20)
+    fake_alpaca.script = [(429, '{"message": "too many requests"}')]
+    frame = fetch_alpaca_bars(
+        "BTC/USD",
+        "1Day",
+        dt.datetime(2024, 1, 1, tzinfo=UTC),
+        dt.datetime(2024, 2, 1, tzinfo=UTC),
+        AlpacaOptions(url_override=fake_alpaca.url, **FAST),
+    )
+    assert len(frame) == 20
+    assert len(fake_alpaca.requests) == 2
+
+
+def test_repeated_5xx_fails_with_a_clear_message(fake_alpaca: FakeAlpaca) -> None:
+    fake_alpaca.script = [(503, '{"message": "unavailable"}')] * 10
+    with pytest.raises(BarsError, match="Alpaca bars request for BTC/USD failed with HTTP 503"):
+        fetch_alpaca_bars(
+            "BTC/USD",
+            "1Day",
+            dt.datetime(2024, 1, 1, tzinfo=UTC),
+            dt.datetime(2024, 2, 1, tzinfo=UTC),
+            AlpacaOptions(url_override=fake_alpaca.url, **FAST),
+        )
+    assert len(fake_alpaca.requests) == 4  # the first try and three retries
+
+
+def test_an_empty_result_is_an_error(fake_alpaca: FakeAlpaca) -> None:
+    with pytest.raises(BarsError, match="Alpaca returned no 1Day bars for BTC/USD from 2024-01-01"):
+        fetch_alpaca_bars(
+            "BTC/USD",
+            "1Day",
+            dt.datetime(2024, 1, 1, tzinfo=UTC),
+            dt.datetime(2024, 2, 1, tzinfo=UTC),
+            AlpacaOptions(url_override=fake_alpaca.url),
+        )
+
+
+def test_keys_are_sent_when_set(fake_alpaca: FakeAlpaca) -> None:
+    fake_alpaca.bars = make_daily_bars(dt.date(2024, 1, 1), 5)
+    seen: list[str | None] = []
+    handler_class = fake_alpaca.server.RequestHandlerClass
+    original = handler_class.do_GET
+
+    def capture(self: object) -> None:
+        seen.append(self.headers.get("APCA-API-KEY-ID"))  # type: ignore[attr-defined]
+        original(self)  # type: ignore[arg-type]
+
+    handler_class.do_GET = capture  # type: ignore[method-assign]
+    fetch_alpaca_bars(
+        "BTC/USD",
+        "1Day",
+        dt.datetime(2024, 1, 1, tzinfo=UTC),
+        dt.datetime(2024, 2, 1, tzinfo=UTC),
+        AlpacaOptions(url_override=fake_alpaca.url, api_key="key-id", secret_key="secret"),
+    )
+    assert seen == ["key-id"]

@@ -1,0 +1,137 @@
+"""The real thing: api.py under Waitress on a loopback port, in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+HEAVY = ("prophet", "pandas", "alpaca", "numpy", "cmdstanpy")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, dict[str, object], dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.load(response), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error), dict(error.headers)
+
+
+def wait_until_up(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.communicate()}")
+        try:
+            get(f"{base}/health")
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("server did not come up")
+
+
+def start(command: list[str], model_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": str(port), "HOST": "127.0.0.1", "THREADS": "4"}
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def server(trained_model_dir: Path) -> Iterator[str]:
+    port = free_port()
+    process = start([sys.executable, "api.py"], trained_model_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_waitress_serves_the_same_answers_as_the_test_client(server: str, client: object) -> None:
+    status, body, headers = get(f"{server}/bitcoin?date=2024-12-01T06:00:00Z")
+    assert status == 200
+    assert body == client.get("/bitcoin?date=2024-12-01T06:00:00Z").get_json()  # type: ignore[attr-defined]
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Server"] == "crypto-predict"
+    status, body, _ = get(f"{server}/bitcoin?date=nonsense")
+    assert status == 400
+    assert body["code"] == 400
+    status, body, _ = get(f"{server}/no/such/path")
+    assert (status, body["code"]) == (404, 404)
+
+
+def test_waitress_serve_call_factory_works(trained_model_dir: Path) -> None:
+    port = free_port()
+    waitress_serve = str(Path(sys.executable).with_name("waitress-serve"))
+    process = start(
+        [waitress_serve, "--listen", f"127.0.0.1:{port}", "--call", "api:create_app"], trained_model_dir, port
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        assert get(f"{base}/bitcoin?date=2024-12-01")[0] == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_a_tampered_model_stops_the_server_with_a_clear_message(model_dir: Path) -> None:
+    path = model_dir / "forecast.json"
+    path.write_bytes(path.read_bytes().replace(b"[", b"[ ", 1))
+    process = start([sys.executable, "api.py"], model_dir, free_port())
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 1
+    assert (
+        err.strip()
+        == f"api: refusing to start: model file {path} does not match its checksum in {model_dir}/manifest.json"
+    )
+
+
+def test_serving_imports_neither_prophet_pandas_nor_alpaca(trained_model_dir: Path) -> None:
+    probe = (
+        "import sys, api\n"
+        f"app = api.create_app({{'MODEL_DIR': {str(trained_model_dir)!r}}})\n"
+        "c = app.test_client()\n"
+        "assert c.get('/bitcoin?date=2024-12-01').status_code == 200\n"
+        "assert c.get('/openapi.json').status_code == 200\n"
+        "assert c.get('/docs').status_code == 200\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_importing_api_has_no_side_effects() -> None:
+    probe = "import api, sys; print('flask_smorest' in sys.modules, 'waitress' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "MODEL_DIR": "/nonexistent"},
+    )
+    # No model is loaded, no server started, nothing printed: the import succeeds even with no model.
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True False"
