@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean
+.PHONY: serve train test lint clean quality
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ lint: $(VENV)/.dev-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## quality: backtest on five years of the embedded history (and SHARED_DATA if present) against the targets
+SHARED_DATA ?= ../shared/data/btc_usd_1h.csv
+quality: $(VENV)/.deps
+	$(BIN)/python scripts/quality.py $(if $(wildcard $(SHARED_DATA)),--data $(SHARED_DATA)) --json quality.json

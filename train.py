@@ -13,12 +13,16 @@ from cryptopredict.settings import (
     DEFAULT_INTERVAL,
     DEFAULT_MIN_ROWS,
     DEFAULT_MODEL_DIR,
-    DEFAULT_SEED,
     DEFAULT_START,
     DEFAULT_SYMBOL,
     DEFAULT_TIMEFRAME,
     TIMEFRAME_SECONDS,
 )
+from cryptopredict.training.backtest import BacktestError, BacktestPlan
+from cryptopredict.training.bars import AlpacaOptions, BarsError
+from cryptopredict.training.gate import GateThresholds
+from cryptopredict.training.pipeline import TrainSettings, train
+from cryptopredict.training.report import format_table
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,12 +58,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--interval", type=float, default=DEFAULT_INTERVAL, help="nominal coverage of the band (default: 0.8)"
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: 42)")
     parser.add_argument(
         "--min-rows",
         type=int,
         default=DEFAULT_MIN_ROWS,
         help=f"refuse to train on fewer bars (default: {DEFAULT_MIN_ROWS})",
+    )
+    parser.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        metavar="DATE",
+        help="train as if it were this day (YYYY-MM-DD, midnight UTC): only bars that had closed by then",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="where the HTML model card goes (default: next to the model folder, <model-dir>-report.html)",
+    )
+    gate = GateThresholds()
+    parser.add_argument(
+        "--gate-max-mape-ratio",
+        type=float,
+        default=gate.max_mape_ratio,
+        help=f"refuse a model whose MAPE exceeds the naive forecast's by this factor (default: {gate.max_mape_ratio})",
+    )
+    parser.add_argument(
+        "--gate-min-coverage",
+        type=float,
+        default=gate.min_coverage,
+        help=f"refuse a model whose band covers fewer outcomes (default: {gate.min_coverage})",
+    )
+    parser.add_argument(
+        "--gate-max-coverage",
+        type=float,
+        default=gate.max_coverage,
+        help=f"refuse a model whose band covers more outcomes (default: {gate.max_coverage})",
+    )
+    parser.add_argument(
+        "--backtest-refits",
+        type=int,
+        help=f"model refits scored by the backtest (default: {BacktestPlan.scored} for daily bars, 24 for hourly)",
+    )
+    parser.add_argument(
+        "--backtest-span-days",
+        type=int,
+        help=f"how many days back the scored refits reach (default: {BacktestPlan.span_days})",
     )
     parser.add_argument(
         "--model-dir",
@@ -70,11 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def choose_plan(args: argparse.Namespace) -> BacktestPlan | None:
+    """The timeframe's default plan unless the command line changes it."""
+    if args.backtest_refits is None and args.backtest_span_days is None:
+        return None
+    default = BacktestPlan.for_timeframe(args.timeframe)
+    refits = args.backtest_refits or default.scored
+    return BacktestPlan(scored=refits, warmup=refits // 2, span_days=args.backtest_span_days or default.span_days)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Heavy imports wait until the arguments are known to be good.
-    from cryptopredict.training.bars import AlpacaOptions, BarsError
-    from cryptopredict.training.pipeline import TrainSettings, train
 
     if not 0 < args.interval < 1:
         print("train: --interval must be between 0 and 1", file=sys.stderr)
@@ -87,9 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         start=args.start,
         horizon_days=args.horizon_days,
         interval=args.interval,
-        seed=args.seed,
         min_rows=args.min_rows,
         model_dir=args.model_dir,
+        until=args.until,
+        report_path=args.report,
+        git_commit=os.environ.get("GIT_COMMIT") or None,
+        backtest_plan=choose_plan(args),
+        gate=GateThresholds(args.gate_max_mape_ratio, args.gate_min_coverage, args.gate_max_coverage),
         alpaca=AlpacaOptions(
             api_key=os.environ.get("ALPACA_API_KEY") or None,
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
@@ -98,10 +152,23 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     try:
-        manifest = train(settings)
-    except BarsError as exc:
+        result = train(settings)
+    except (BarsError, BacktestError) as exc:
         print(f"train: {exc}; the current model is unchanged", file=sys.stderr)
         return 1
+    manifest = result.manifest
+    backtest = manifest["backtest"]
+    print(
+        f"backtest: {backtest['refits']} refits; forecasts from {backtest['origins']} origins "
+        f"{backtest['first_scored_origin']} to {backtest['last_origin']}; damping {manifest['model']['damping']}"
+    )
+    print(format_table(backtest["horizons"]))
+    print(f"train: model card written to {result.report_path}")
+    if result.failures:
+        for failure in result.failures:
+            print(f"train: quality gate failed: {failure}", file=sys.stderr)
+        print("train: the current model is unchanged", file=sys.stderr)
+        return 3
     print(
         f"train: published {manifest['model_version']} for {manifest['symbol']} {manifest['timeframe']} "
         f"({manifest['rows']} bars {manifest['first_bar']} to {manifest['last_bar']}) in {settings.model_dir}"

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cryptopredict.serving.app import create_app
+from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.pipeline import TrainSettings, train
 from tests.fake_alpaca import FakeAlpaca
 
@@ -20,11 +21,16 @@ SMALL_START = dt.date(2024, 1, 1)  # ~300 daily bars of the embedded history: a 
 SMALL_HORIZON_DAYS = 60
 
 
+# 24 scored refits over 120 days after 12 warm-up refits: the real backtest, scaled to the small history.
+SMALL_PLAN = BacktestPlan(scored=24, warmup=12, span_days=120)
+
+
 def small_settings(model_dir: Path, **overrides: object) -> TrainSettings:
     values: dict[str, object] = {
         "start": SMALL_START,
         "horizon_days": SMALL_HORIZON_DAYS,
         "model_dir": model_dir,
+        "backtest_plan": SMALL_PLAN,
     }
     values.update(overrides)
     return TrainSettings(**values)  # type: ignore[arg-type]
@@ -34,7 +40,8 @@ def small_settings(model_dir: Path, **overrides: object) -> TrainSettings:
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model fitted once per session; tests that alter it work on a copy (see `model_dir`)."""
     model_dir = tmp_path_factory.mktemp("artifact") / "model"
-    train(small_settings(model_dir))
+    result = train(small_settings(model_dir))
+    assert result.failures == [], result.failures
     return model_dir
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import random
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,12 +16,13 @@ BARS_PATH = "/v1beta3/crypto/us/bars"
 
 
 def make_daily_bars(first: dt.date, count: int, start_price: float = 30_000.0) -> list[dict[str, Any]]:
-    """Alpaca-shaped daily bars with a gentle, deterministic walk."""
+    """Alpaca-shaped daily bars: a seeded random walk with 2 % daily volatility, like Bitcoin's."""
+    rng = random.Random(20240101)
     bars = []
     price = start_price
     for i in range(count):
         day = first + dt.timedelta(days=i)
-        price *= 1.0 + 0.01 * (((i * 7919) % 13) - 6) / 6
+        price *= math.exp(rng.gauss(0.0, 0.02))
         bars.append(
             {
                 "t": f"{day.isoformat()}T00:00:00Z",

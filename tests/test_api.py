@@ -76,8 +76,8 @@ BAD_DATES = [
     ("'; DROP TABLE bars; --", 400, FORMAT_HINT),
     ("9999-12-31T23:00:00-05:00", 400, "not a valid date-time"),
     ("0000-01-01", 400, "not a valid date-time"),
-    ("1999-01-01", 422, "outside the range this model answers: 2024-01-01T00:00:00Z (first bar)"),
-    ("2023-12-31T23:59:59Z", 422, "outside the range"),
+    ("1999-01-01", 422, "outside the range this model answers: 2024-01-02T00:00:00Z to"),
+    ("2024-01-01T23:59:59Z", 422, "outside the range"),
     ("2100-01-01", 422, "to 2025-01-02T00:00:00Z (last bar 2024-11-03T00:00:00Z plus the forecast horizon)"),
 ]
 

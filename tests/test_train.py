@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 import train
-from tests.conftest import SMALL_START
+from tests.conftest import SMALL_PLAN, SMALL_START
 from tests.fake_alpaca import FakeAlpaca, make_daily_bars
 
-SMALL = ["--start", SMALL_START.isoformat(), "--horizon-days", "30"]
+SMALL = [
+    "--start", SMALL_START.isoformat(), "--horizon-days", "30",
+    "--backtest-refits", str(SMALL_PLAN.scored), "--backtest-span-days", str(SMALL_PLAN.span_days),
+]  # fmt: skip
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -20,16 +23,15 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def test_training_on_a_csv_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = ["timestamp,close,open"] + [
-        f"{(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat()},{100 + i % 7},{99 + i % 7}" for i in range(120)
-    ]
+    bars = make_daily_bars(dt.date(2024, 1, 1), 300)
+    rows = ["timestamp,close,open"] + [f"{b['t']},{b['c']},{b['o']}" for b in bars]
     data = tmp_path / "mine.csv"
     data.write_text("\n".join(rows) + "\n")
     assert train.main([*SMALL, "--data", str(data), "--model-dir", str(tmp_path / "model")]) == 0
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert manifest["source"]["kind"] == "csv"
     assert manifest["source"]["path"] == "mine.csv"
-    assert manifest["rows"] == 120
+    assert manifest["rows"] == 300
     assert "published" in capsys.readouterr().out
 
 
@@ -66,16 +68,16 @@ def test_embedded_history_refuses_hourly_bars(model_dir: Path, capsys: pytest.Ca
 
 def test_training_on_live_alpaca_bars(fake_alpaca: FakeAlpaca, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     today = dt.datetime.now(dt.UTC).date()
-    fake_alpaca.bars = make_daily_bars(today - dt.timedelta(days=150), 151)  # through today, still in progress
+    fake_alpaca.bars = make_daily_bars(today - dt.timedelta(days=300), 301)  # through today, still in progress
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
-    start = (today - dt.timedelta(days=150)).isoformat()
-    args = ["--source", "alpaca", "--start", start, "--horizon-days", "30", "--model-dir", str(tmp_path / "m")]
+    start = (today - dt.timedelta(days=300)).isoformat()
+    args = [*SMALL[2:], "--source", "alpaca", "--start", start, "--model-dir", str(tmp_path / "m")]
     assert train.main(args) == 0
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert manifest["source"]["kind"] == "alpaca"
-    assert manifest["rows"] == 150  # today's bar was still in progress
+    assert manifest["rows"] == 300  # today's bar was still in progress
     assert manifest["last_bar"] == f"{today - dt.timedelta(days=1)}T00:00:00Z"
-    assert len(fake_alpaca.requests) == 2  # pages of 100
+    assert len(fake_alpaca.requests) == 4  # pages of 100
 
 
 def test_repeated_alpaca_5xx_keeps_the_previous_model(
@@ -97,10 +99,58 @@ def test_the_same_inputs_give_the_same_forecast(tmp_path: Path) -> None:
     assert forecast_a == (tmp_path / "b" / "forecast.json").read_bytes()
 
 
-def test_a_different_seed_draws_a_different_band(tmp_path: Path) -> None:
-    assert train.main([*SMALL, "--model-dir", str(tmp_path / "a")]) == 0
-    assert train.main([*SMALL, "--seed", "7", "--model-dir", str(tmp_path / "b")]) == 0
-    a = json.loads((tmp_path / "a" / "forecast.json").read_bytes())
-    b = json.loads((tmp_path / "b" / "forecast.json").read_bytes())
-    assert a["prediction"] == b["prediction"]
-    assert a["high"] != b["high"]
+def test_the_model_card_is_printed_and_written_self_contained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert train.main([*SMALL, "--model-dir", str(tmp_path / "model")]) == 0
+    out = capsys.readouterr().out
+    assert "horizon  model MAPE  naive MAPE  ratio   MASE  model cover  naive cover  model width" in out
+    for horizon in ("1 day", "7 days", "30 days"):
+        assert horizon in out
+    report = (tmp_path / "model-report.html").read_text()
+    assert "Quality gate: <strong>passed</strong>" in report
+    assert "<script src=" not in report and 'src="https://cdn' not in report  # nothing is fetched
+    assert "Plotly.newPlot" in report and len(report) > 1_000_000  # plotly.js is inlined
+    assert not (tmp_path / "model" / "model-report.html").exists()  # beside the artifact, not in it
+
+
+def test_a_failed_gate_keeps_the_previous_model(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(model_dir)
+    report = tmp_path / "card.html"
+    args = [*SMALL, "--gate-max-mape-ratio", "0.5", "--report", str(report), "--model-dir", str(model_dir)]
+    assert train.main(args) == 3
+    err = capsys.readouterr().err
+    assert "train: quality gate failed: 1 day: MAPE ratio to naive" in err
+    assert "30 days: MAPE ratio to naive" in err
+    assert "the current model is unchanged" in err
+    assert snapshot(model_dir) == before
+    assert "FAILED: 1 day: MAPE ratio" in report.read_text()
+
+
+def test_until_trains_as_if_it_were_that_day(tmp_path: Path) -> None:
+    assert train.main([*SMALL, "--until", "2024-10-01", "--model-dir", str(tmp_path / "m")]) == 0
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["last_bar"] == "2024-09-30T00:00:00Z"  # the last bar that had closed by midnight
+    assert manifest["trained_until"] == "2024-10-01T00:00:00Z"
+    assert manifest["backtest"]["last_origin"] < "2024-09-01"
+
+
+def test_until_bounds_the_live_request(
+    fake_alpaca: FakeAlpaca, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_alpaca.bars = make_daily_bars(dt.date(2022, 1, 1), 1000)
+    monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
+    args = ["--source", "alpaca", "--start", "2022-01-01", "--until", "2024-01-01", "--backtest-span-days", "365"]
+    assert train.main([*args, "--model-dir", str(tmp_path / "m")]) == 0
+    assert fake_alpaca.requests[0]["end"][0].startswith("2024-01-01T00:00:00")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["last_bar"] == "2023-12-31T00:00:00Z"
+
+
+def test_a_history_too_short_for_the_backtest_is_refused(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(model_dir)
+    assert train.main(["--start", "2024-06-01", "--min-rows", "30", "--model-dir", str(model_dir)]) == 1
+    assert "use an earlier --start or a shorter --backtest-span-days" in capsys.readouterr().err
+    assert snapshot(model_dir) == before

@@ -27,7 +27,6 @@ DEFAULTS: dict[str, Any] = {
     "API_SPEC_OPTIONS": {
         "info": {"description": "Price predictions with a calibrated band, from a model retrained every six hours."}
     },
-    "JSON_SORT_KEYS": False,
 }
 
 

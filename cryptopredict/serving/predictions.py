@@ -70,7 +70,7 @@ def predict_at(artifact: Artifact, moment: dt.datetime) -> dict[str, Any]:
             422,
             message=(
                 f"date {format_utc(moment.timestamp())} is outside the range this model answers: "
-                f"{format_utc(table.start)} (first bar) to {format_utc(table.end)} "
+                f"{format_utc(table.start)} to {format_utc(table.end)} "
                 f"(last bar {format_utc(table.last_bar)} plus the forecast horizon)"
             ),
         )

@@ -22,6 +22,50 @@ class FileEntry(ma.Schema):
     bytes = ma.fields.Integer(required=True)
 
 
+class Scores(ma.Schema):
+    mape = ma.fields.Float(required=True, metadata={"description": "Mean absolute percentage error (0.05 = 5 %)"})
+    mase = ma.fields.Float(required=True, metadata={"description": "Mean absolute error relative to naive"})
+    coverage = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "Share of outcomes inside the band"}
+    )
+    width = ma.fields.Float(required=True, allow_none=True, metadata={"description": "Mean band width / forecast"})
+
+
+class HorizonScores(ma.Schema):
+    horizon = ma.fields.Integer(required=True)
+    unit = ma.fields.String(required=True, metadata={"example": "day"})
+    origins = ma.fields.Integer(required=True)
+    mape_ratio = ma.fields.Float(required=True, metadata={"description": "Model MAPE / naive MAPE"})
+    model = ma.fields.Nested(Scores, required=True)
+    naive = ma.fields.Nested(Scores, required=True, metadata={"description": "The last close, carried forward"})
+
+
+class Backtest(ma.Schema):
+    origins = ma.fields.Integer(required=True, metadata={"description": "Forecast origins scored"})
+    refits = ma.fields.Integer(required=True, metadata={"description": "Model refits whose forecasts are scored"})
+    warmup_refits = ma.fields.Integer(required=True)
+    first_scored_origin = ma.fields.String(required=True, metadata={"format": "date-time"})
+    last_origin = ma.fields.String(required=True, metadata={"format": "date-time"})
+    band = ma.fields.String(required=True)
+    horizons = ma.fields.List(ma.fields.Nested(HorizonScores), required=True)
+
+
+class ModelDescription(ma.Schema):
+    timeframe = ma.fields.String(required=True)
+    damping = ma.fields.Float(required=True)
+    changepoint_prior_scale = ma.fields.Float(required=True)
+    fit_window_days = ma.fields.Integer(required=True)
+    target = ma.fields.String(required=True)
+
+
+class Gate(ma.Schema):
+    max_mape_ratio = ma.fields.Float(required=True)
+    min_coverage = ma.fields.Float(required=True)
+    max_coverage = ma.fields.Float(required=True)
+    passed = ma.fields.Boolean(required=True)
+    failures = ma.fields.List(ma.fields.String(), required=True)
+
+
 class Manifest(ma.Schema):
     """What was trained, on what, when, with which packages; and the checksum of every file."""
 
@@ -30,12 +74,18 @@ class Manifest(ma.Schema):
     timeframe = ma.fields.String(required=True, metadata={"example": "1Day"})
     interval = ma.fields.Float(required=True)
     horizon_days = ma.fields.Integer(required=True)
-    seed = ma.fields.Integer(required=True)
     source = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
     first_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
     last_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
     rows = ma.fields.Integer(required=True)
     trained_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    trained_until = ma.fields.String(
+        required=True, metadata={"format": "date-time", "description": "Only bars closed by then were used"}
+    )
+    git_commit = ma.fields.String(required=True, allow_none=True)
+    model = ma.fields.Nested(ModelDescription, required=True)
+    backtest = ma.fields.Nested(Backtest, required=True)
+    gate = ma.fields.Nested(Gate, required=True)
     packages = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
     files = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(FileEntry), required=True)
 

@@ -134,6 +134,22 @@ def drop_incomplete(frame: pd.DataFrame, timeframe: str, now: dt.datetime) -> pd
     return frame[bar_end <= naive_utc(now)].reset_index(drop=True)
 
 
+def coarsen(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+    """Finer bars (say hourly, in a CSV) to `timeframe` bars: the last close of each period.
+
+    A period whose last bar does not reach its end is still in progress and is dropped. Unsorted input is
+    returned as it is, for validation to refuse.
+    """
+    length = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+    steps = frame["ds"].diff().iloc[1:]
+    if steps.empty or not (steps > pd.Timedelta(0)).all() or steps.median() >= length:
+        return frame
+    fine = steps.median()
+    grouped = frame.groupby(frame["ds"].dt.floor(length)).agg(close=("close", "last"), last=("ds", "max"))
+    complete = (grouped["last"] + fine >= grouped.index + length).to_numpy()
+    return pd.DataFrame({"ds": grouped.index[complete], "close": grouped["close"].to_numpy()[complete]})
+
+
 def naive_utc(moment: dt.datetime) -> pd.Timestamp:
     stamp = pd.Timestamp(moment)
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp

@@ -1,8 +1,20 @@
-"""Fitting the Prophet model and materialising its forecast over every bar the API may be asked about."""
+"""The model: Prophet's trend on log prices, anchored at the last close and damped, with a conformal band.
+
+A forecast made at a bar with close `c` for `h` bars later is
+
+    c * exp(damping * (f(t + h) - f(t)))
+
+where `f` is Prophet's fit of the log close. Its band multiplies that by exp(q_low(h)) and exp(q_high(h)),
+the quantiles of the out-of-sample log errors the backtest measured at horizon `h` (split-conformal).
+The same formula materialises every row of the table: a past bar is predicted from the close before it.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,6 +23,41 @@ from prophet.serialize import model_to_json
 
 from cryptopredict.forecast import ForecastTable, significant
 from cryptopredict.settings import timeframe_seconds
+
+# Fit windows: three years of daily bars; hourly fits get a shorter window to stay affordable.
+FIT_WINDOW_DAYS = {"1Day": 3 * 365, "1Hour": 120}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The knobs of the model; `damping` is chosen by the backtest."""
+
+    timeframe: str = "1Day"
+    damping: float = 0.1
+    changepoint_prior_scale: float = 0.005  # a stiff trend extrapolates less wildly
+
+    @property
+    def window(self) -> pd.Timedelta:
+        return pd.Timedelta(days=FIT_WINDOW_DAYS[self.timeframe])
+
+    def describe(self) -> dict[str, object]:
+        return {**asdict(self), "fit_window_days": FIT_WINDOW_DAYS[self.timeframe], "target": "log close"}
+
+
+@dataclass(frozen=True)
+class Band:
+    """Log-error quantiles per horizon in bars: index 0 is one bar ahead."""
+
+    low: Sequence[float]
+    high: Sequence[float]
+
+    def at(self, steps: int) -> tuple[float, float]:
+        """Quantiles `steps` bars ahead; beyond the calibrated horizon they widen like a random walk."""
+        calibrated = len(self.low)
+        if steps <= calibrated:
+            return self.low[steps - 1], self.high[steps - 1]
+        scale = math.sqrt(steps / calibrated)
+        return self.low[-1] * scale, self.high[-1] * scale
 
 
 def quiet_stan_logs() -> None:
@@ -22,12 +69,39 @@ def quiet_stan_logs() -> None:
     logger.setLevel(logging.WARNING)
 
 
-def fit_model(bars: pd.DataFrame, *, interval: float) -> Prophet:
-    """Fit Prophet on the closes."""
+def fit_window(bars: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """The bars one fit uses: the most recent window."""
+    newest = bars["ds"].iloc[-1]
+    return bars[bars["ds"] > newest - spec.window].reset_index(drop=True)
+
+
+def fit_model(bars: pd.DataFrame, spec: ModelSpec) -> Prophet:
+    """Fit Prophet on the log close of the most recent window of `bars`."""
     quiet_stan_logs()
-    model = Prophet(interval_width=interval)
-    model.fit(bars[["ds", "close"]].rename(columns={"close": "y"}))
+    window = fit_window(bars, spec)
+    hourly = spec.timeframe == "1Hour"
+    model = Prophet(
+        changepoint_prior_scale=spec.changepoint_prior_scale,
+        # The backtest showed seasonal terms only add error at 1-30 days; intraday seasonality may help hourly bars.
+        yearly_seasonality=False,
+        weekly_seasonality=False,
+        daily_seasonality=hourly,
+        uncertainty_samples=0,  # the band comes from the backtest, not from Prophet's simulation
+    )
+    model.fit(pd.DataFrame({"ds": window["ds"], "y": np.log(window["close"].to_numpy())}))
     return model
+
+
+def log_trend(model: Prophet, times: pd.DatetimeIndex | pd.Series) -> np.ndarray:
+    """Prophet's fitted log close at `times`."""
+    return model.predict(pd.DataFrame({"ds": pd.DatetimeIndex(times)}))["yhat"].to_numpy()
+
+
+def forecast_path(model: Prophet, bars: pd.DataFrame, horizon: int, step: pd.Timedelta) -> tuple[float, np.ndarray]:
+    """The last close and the undamped log change Prophet expects 1..horizon bars after it."""
+    last = bars["ds"].iloc[-1]
+    trend = log_trend(model, [last + step * h for h in range(horizon + 1)])
+    return float(bars["close"].iloc[-1]), trend[1:] - trend[0]
 
 
 def serialise_model(model: Prophet) -> bytes:
@@ -36,31 +110,48 @@ def serialise_model(model: Prophet) -> bytes:
 
 
 def materialise_forecast(
-    model: Prophet, bars: pd.DataFrame, *, symbol: str, timeframe: str, horizon_days: int, interval: float, seed: int
+    model: Prophet,
+    bars: pd.DataFrame,
+    *,
+    spec: ModelSpec,
+    band: Band,
+    symbol: str,
+    horizon_days: int,
+    interval: float,
 ) -> ForecastTable:
     """Evaluate the model once on a regular grid from the first bar to the last bar plus the horizon."""
-    step = timeframe_seconds(timeframe)
+    step = timeframe_seconds(spec.timeframe)
     first, last = bars["ds"].iloc[0], bars["ds"].iloc[-1]
     grid = pd.date_range(first, last + pd.Timedelta(days=horizon_days), freq=pd.Timedelta(seconds=step))
-    # Prophet draws its intervals from numpy's global generator; a fixed seed makes them reproducible.
-    np.random.seed(seed)
-    predicted = model.predict(pd.DataFrame({"ds": grid}))
-    # A price cannot be negative, whatever an additive trend extrapolates to.
-    mid = predicted["yhat"].clip(lower=0).to_numpy()
-    low = np.minimum(predicted["yhat_lower"].clip(lower=0).to_numpy(), mid)
-    high = np.maximum(predicted["yhat_upper"].to_numpy(), mid)
-    actual = bars.set_index("ds")["close"].reindex(grid)
+    trend = log_trend(model, grid)
+    actual = bars.set_index("ds")["close"].reindex(grid).to_numpy()
+    # Each grid point is predicted from the latest close strictly before it (the anchor).
+    anchor = np.full(len(grid), -1)
+    latest = -1
+    for i, value in enumerate(actual):
+        anchor[i] = latest
+        if not np.isnan(value):
+            latest = i
+    rows = range(1, len(grid))  # the first bar has nothing before it to be predicted from
+    prediction, low, high = [], [], []
+    for i in rows:
+        a = anchor[i]
+        centre = actual[a] * math.exp(spec.damping * (trend[i] - trend[a]))
+        q_low, q_high = band.at(i - a)
+        prediction.append(significant(centre))
+        low.append(significant(centre * math.exp(min(q_low, 0.0))))
+        high.append(significant(centre * math.exp(max(q_high, 0.0))))
     return ForecastTable(
         symbol=symbol,
-        timeframe=timeframe,
-        start=epoch_seconds(first),
+        timeframe=spec.timeframe,
+        start=epoch_seconds(grid[1]),
         step=step,
         last_bar=epoch_seconds(last),
         interval=interval,
-        prediction=[significant(v) for v in mid],
-        low=[significant(v) for v in low],
-        high=[significant(v) for v in high],
-        actual=[None if pd.isna(v) else significant(float(v)) for v in actual],
+        prediction=prediction,
+        low=low,
+        high=high,
+        actual=[None if np.isnan(v) else significant(float(v)) for v in actual[1:]],
     )
 
 

@@ -1,0 +1,145 @@
+"""The model card: the backtest as a text table, and a self-contained HTML report (Plotly, no CDN)."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from cryptopredict.forecast import ForecastTable, format_utc
+
+COLUMNS = ("horizon", "model MAPE", "naive MAPE", "ratio", "MASE", "model cover", "naive cover", "model width")
+
+
+def _percent(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}%}"
+
+
+def _row_cells(row: dict[str, Any]) -> list[str]:
+    model, naive = row["model"], row["naive"]
+    return [
+        f"{row['horizon']} {row['unit']}{'s' if row['horizon'] != 1 else ''}",
+        f"{model['mape']:.2%}",
+        f"{naive['mape']:.2%}",
+        f"{row['mape_ratio']:.3f}",
+        f"{model['mase']:.3f}",
+        _percent(model["coverage"], 1),
+        _percent(naive["coverage"], 1),
+        _percent(model["width"], 1),
+    ]
+
+
+def format_table(table: Sequence[dict[str, Any]]) -> str:
+    """The backtest as a fixed-width table for a terminal or a job summary."""
+    rows = [list(COLUMNS), *(_row_cells(r) for r in table)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_markdown(table: Sequence[dict[str, Any]]) -> str:
+    """The same table in Markdown (for GitHub's job summary)."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in table]
+    return "\n".join(lines)
+
+
+def _forecast_figure(table: ForecastTable, history_bars: int) -> go.Figure:
+    times = [format_utc(table.start + i * table.step) for i in range(len(table.prediction))]
+    last = (table.last_bar - table.start) // table.step
+    begin = max(0, last - history_bars)
+    ahead = slice(last, len(times))
+    figure = go.Figure()
+    figure.add_scatter(
+        x=times[ahead], y=table.high[ahead], line={"width": 0}, showlegend=False, hoverinfo="skip", name="high"
+    )
+    figure.add_scatter(
+        x=times[ahead],
+        y=table.low[ahead],
+        fill="tonexty",
+        line={"width": 0},
+        fillcolor="rgba(31,119,180,0.2)",
+        name=f"{table.interval:.0%} band",
+    )
+    figure.add_scatter(x=times[ahead], y=table.prediction[ahead], name="forecast", line={"color": "#1f77b4"})
+    figure.add_scatter(
+        x=times[begin : last + 1], y=table.actual[begin : last + 1], name="close", line={"color": "#333"}
+    )
+    figure.add_scatter(x=[times[last]], y=[table.actual[last]], mode="markers", marker={"size": 9}, name="last bar")
+    figure.update_layout(title=f"{table.symbol}: history and forecast", yaxis_type="log", height=480)
+    return figure
+
+
+def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tuple[go.Figure, go.Figure]:
+    labels = [f"{r['horizon']} {r['unit']}" for r in backtest]
+    errors = go.Figure()
+    errors.add_bar(x=labels, y=[r["model"]["mape"] * 100 for r in backtest], name="model")
+    errors.add_bar(x=labels, y=[r["naive"]["mape"] * 100 for r in backtest], name="naive (last close)")
+    errors.update_layout(title="Backtest: MAPE by horizon (%)", barmode="group", height=380)
+    coverage = go.Figure()
+    for side, name in (("model", "model band"), ("naive", "naive band")):
+        shares = [None if r[side]["coverage"] is None else r[side]["coverage"] * 100 for r in backtest]
+        coverage.add_bar(x=labels, y=shares, name=name)
+    coverage.add_hline(y=interval * 100, line_dash="dash", annotation_text="nominal")
+    coverage.update_layout(title="Backtest: share of outcomes inside the band (%)", barmode="group", height=380)
+    return errors, coverage
+
+
+def render_report(table: ForecastTable, manifest: dict[str, Any], verdict: list[str]) -> str:
+    """One HTML page with Plotly's JavaScript inlined, so it opens with no network."""
+    backtest = manifest["backtest"]["horizons"]
+    figures = [_forecast_figure(table, history_bars=365), *_backtest_figures(backtest, table.interval)]
+    parts = [
+        figure.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, figure in enumerate(figures)
+    ]
+    status = "passed" if not verdict else "FAILED: " + "; ".join(verdict)
+    model, bt = manifest["model"], manifest["backtest"]
+    e = html.escape
+    title = f"{e(manifest['symbol'])} {e(manifest['timeframe'])} — model {e(manifest['model_version'])}"
+    trained = (
+        f"Trained at {manifest['trained_at']} on {manifest['rows']} bars, {manifest['first_bar']} to "
+        f"{manifest['last_bar']} ({e(manifest['source']['kind'])})."
+    )
+    method = (
+        f"Prophet on the log close, anchored at the last close, trend damped by {model['damping']}, "
+        f"changepoint prior {model['changepoint_prior_scale']}; band: {e(bt['band'])}."
+    )
+    scope = (
+        f"Backtest: {bt['refits']} refits, forecasts from {bt['origins']} origins, "
+        f"{bt['first_scored_origin']} to {bt['last_origin']}"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Model card {e(manifest["model_version"])}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}}
+pre{{background:#f5f5f5;padding:1em}}</style>
+</head><body>
+<h1>{title}</h1>
+<p>{trained} {method}</p>
+<p>Quality gate: <strong>{e(status)}</strong></p>
+<h2>{scope}</h2>
+<pre>{e(format_table(backtest))}</pre>
+{"".join(parts)}
+</body></html>
+"""
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write atomically: a reader never sees half a report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

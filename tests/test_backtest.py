@@ -1,0 +1,160 @@
+"""The backtest's bookkeeping, the conformal band and the gate, on series small enough to check by hand."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cryptopredict.training import backtest as bt
+from cryptopredict.training.backtest import (
+    BacktestError,
+    BacktestPlan,
+    OriginPath,
+    calibrate_band,
+    choose_origins,
+    run_origins,
+    score,
+)
+from cryptopredict.training.bars import read_embedded_bars
+from cryptopredict.training.gate import GateThresholds, find_failures
+from cryptopredict.training.model import Band, ModelSpec
+
+DAY = pd.Timedelta(days=1)
+
+
+def path(position: int, close: float, actual: list[float], drift: list[float] | None = None) -> OriginPath:
+    return OriginPath(
+        position=position,
+        fit=position,
+        origin=pd.Timestamp("2024-01-01") + DAY * position,
+        close=close,
+        drift=np.array(drift or [0.0] * len(actual)),
+        actual=np.array(actual, dtype=float),
+        scored=True,
+    )
+
+
+def walk(days: int, sigma: float, seed: int) -> pd.DataFrame:
+    rng = random.Random(seed)
+    closes = [30_000.0]
+    for _ in range(days - 1):
+        closes.append(closes[-1] * math.exp(rng.gauss(0.0, sigma)))
+    return pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=days, freq="D"), "close": closes})
+
+
+def test_naive_scores_by_hand() -> None:
+    paths = [path(0, 100.0, [110.0]), path(1, 200.0, [190.0])]
+    [scores] = [bt._score(paths, None, 1, 0.8, window=365)]
+    assert scores["mape"] == pytest.approx((0.10 / 1.10 + 0.10 / 1.90) / 2)  # |100-110|/110, |200-190|/190
+    assert scores["mae"] == pytest.approx(10.0)
+    assert scores["origins"] == 2
+    assert scores["coverage"] is None  # too few earlier errors to calibrate a band
+
+
+def test_model_forecast_applies_the_damped_drift() -> None:
+    # Prophet expects +log(1.21) over one bar; damped by half that is exactly +10 %: 100 -> 110, a perfect hit.
+    paths = [path(0, 100.0, [110.0], drift=[math.log(1.21)])]
+    assert bt._score(paths, 0.5, 1, 0.8, window=365)["mape"] == pytest.approx(0.0, abs=1e-12)
+    assert bt._score(paths, 1.0, 1, 0.8, window=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
+
+
+def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    bars = walk(400, 0.02, seed=1)
+    seen_last: dict[int, pd.Timestamp] = {}
+    real_fit = bt.fit_model
+
+    def recording_fit(seen: pd.DataFrame, spec: ModelSpec) -> object:
+        seen_last[len(seen) - 1] = seen["ds"].iloc[-1]
+        return real_fit(seen, spec)
+
+    monkeypatch.setattr(bt, "fit_model", recording_fit)
+    plan = BacktestPlan(scored=24, warmup=6, span_days=150)
+    paths = run_origins(bars, ModelSpec(), plan, workers=1)
+    fits = sorted({p.fit for p in paths})
+    assert len(fits) == 30
+    assert sorted(seen_last) == fits  # each fit saw exactly the bars up to its refit origin
+    for fit, last_seen in seen_last.items():
+        assert last_seen == bars["ds"].iloc[fit]
+    for p in paths:
+        assert p.fit <= p.position  # a forecast only uses a fit made at or before its origin
+        assert p.close == bars["close"].iloc[p.position]
+        assert list(p.actual[:3]) == list(bars["close"].iloc[p.position + 1 : p.position + 4])
+    assert sum(p.scored for p in paths) >= 150 - 30
+
+
+def test_origins_cover_the_last_two_years_by_default() -> None:
+    bars = read_embedded_bars("BTC/USD", "1Day")
+    bars = bars[bars["ds"] >= "2021-01-01"].reset_index(drop=True)
+    plan = BacktestPlan()
+    positions = choose_origins(bars, plan, 30, DAY)
+    scored = positions[-plan.scored :]
+    assert len(scored) == 120
+    assert bars["ds"].iloc[scored[-1]] == bars["ds"].iloc[-1] - 30 * DAY
+    assert (bars["ds"].iloc[scored[-1]] - bars["ds"].iloc[scored[0]]).days >= 729
+    assert positions == sorted(set(positions))
+
+
+def test_too_short_a_history_is_a_clear_error() -> None:
+    with pytest.raises(BacktestError, match="use an earlier --start or a shorter --backtest-span-days"):
+        choose_origins(walk(300, 0.02, seed=2), BacktestPlan(), 30, DAY)
+
+
+def test_conformal_band_recovers_a_known_random_walk() -> None:
+    sigma, days = 0.02, 2_400
+    closes = walk(days, sigma, seed=3)["close"].to_numpy()
+    paths = [
+        OriginPath(i, i, pd.Timestamp("2020-01-01") + DAY * i, closes[i], np.zeros(30), closes[i + 1 : i + 31], True)
+        for i in range(days - 31)
+    ]
+    band = calibrate_band(paths, 0.0, "1Day", 0.8)
+    z = 1.2816  # the normal distribution's 90th percentile
+    # One year of one-day errors pins the 10 % tails; longer horizons overlap and are checked by coverage.
+    assert band.high[0] == pytest.approx(z * sigma, rel=0.2)
+    assert band.low[0] == pytest.approx(-z * sigma, rel=0.2)
+    rows = score(paths, 0.1, "1Day", 0.8)
+    for row in rows:
+        # Overlapping h-day errors are about origins/h independent outcomes: allow 2.5 standard errors of that.
+        independent = row["origins"] / row["horizon"]
+        tolerance = 2.5 * math.sqrt(0.8 * 0.2 / independent)
+        assert row["model"]["coverage"] == pytest.approx(0.8, abs=tolerance)
+        assert row["naive"]["mase"] == 1.0
+    assert rows[0]["origins"] == days - 31
+
+
+def test_band_widens_like_a_random_walk_past_the_calibrated_horizon() -> None:
+    band = Band(low=[-0.01, -0.02], high=[0.01, 0.02])
+    assert band.at(2) == (-0.02, 0.02)
+    assert band.at(8) == pytest.approx((-0.04, 0.04))
+
+
+def test_the_band_never_narrows_with_the_horizon() -> None:
+    closes = walk(800, 0.03, seed=4)["close"].to_numpy()
+    paths = [
+        OriginPath(i, i, pd.Timestamp("2020-01-01") + DAY * i, closes[i], np.zeros(30), closes[i + 1 : i + 31], True)
+        for i in range(800 - 31)
+    ]
+    band = calibrate_band(paths, 0.0, "1Day", 0.8)
+    assert all(a >= b for a, b in itertools.pairwise(band.low))
+    assert all(a <= b for a, b in itertools.pairwise(band.high))
+
+
+def row(horizon: int, ratio: float, coverage: float | None) -> dict[str, object]:
+    return {"horizon": horizon, "unit": "day", "mape_ratio": ratio, "model": {"coverage": coverage}}
+
+
+def test_gate_passes_a_good_model() -> None:
+    assert find_failures([row(1, 1.0, 0.8), row(30, 1.1, 0.9)], GateThresholds()) == []
+
+
+def test_gate_names_every_failed_check() -> None:
+    failures = find_failures([row(1, 1.2, 0.8), row(7, 1.0, 0.65), row(30, 1.0, None)], GateThresholds())
+    assert failures == [
+        "1 day: MAPE ratio to naive 1.200 > 1.10",
+        "7 days: band coverage 65.0% outside 70%-90%",
+        "30 days: too few backtest errors to calibrate and score the band",
+    ]

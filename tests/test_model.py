@@ -1,0 +1,42 @@
+"""The materialised table: every row is the model's forecast from the latest close before it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+from cryptopredict.artifact import load_artifact
+
+
+def test_history_rows_are_one_bar_ahead_forecasts_from_the_previous_close(trained_model_dir: Path) -> None:
+    table = load_artifact(trained_model_dir).forecast
+    last = (table.last_bar - table.start) // table.step
+    for i in range(1, last + 1):
+        previous = table.actual[i - 1]
+        assert previous is not None
+        # damping 0.1 of a stiff trend moves a one-day forecast by well under 1 % from the previous close
+        assert abs(table.prediction[i] / previous - 1) < 0.01
+        assert table.low[i] <= table.prediction[i] <= table.high[i]
+
+
+def test_future_rows_are_anchored_at_the_last_close_and_widen(trained_model_dir: Path) -> None:
+    table = load_artifact(trained_model_dir).forecast
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    last = (table.last_bar - table.start) // table.step
+    last_close = table.actual[last]
+    assert last_close is not None
+    assert all(value is None for value in table.actual[last + 1 :])
+    widths = [(table.high[i] - table.low[i]) / table.prediction[i] for i in range(last + 1, len(table.prediction))]
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(widths))
+    # one bar ahead, the damped trend moves the forecast by a fraction of a percent of the last close
+    assert abs(table.prediction[last + 1] / last_close - 1) < 0.01 * manifest["model"]["damping"] * 10
+
+
+def test_model_serves_the_backtest(client, trained_model_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    served = client.get("/model").get_json()
+    assert served == manifest
+    assert [row["horizon"] for row in served["backtest"]["horizons"]] == [1, 7, 30]
+    assert served["gate"]["passed"] is True
+    assert served["model"]["target"] == "log close"
