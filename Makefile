@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality
+.PHONY: serve train test lint clean quality bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ clean:
 SHARED_DATA ?= ../shared/data/btc_usd_1h.csv
 quality: $(VENV)/.deps
 	$(BIN)/python scripts/quality.py $(if $(wildcard $(SHARED_DATA)),--data $(SHARED_DATA)) --json quality.json
+
+## bench: serving speed and footprint under wrk on loopback against the targets (needs wrk: apt-get install wrk)
+bench: $(VENV)/.deps
+	$(BIN)/python scripts/bench.py --json bench.json

@@ -221,3 +221,12 @@ def test_root_redirects_to_docs(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 302
     assert response.headers["Location"] == "/docs"
+
+
+def test_prediction_bodies_match_the_documented_schema(client: FlaskClient) -> None:
+    from cryptopredict.serving.predictions import Prediction
+
+    for date in ("2024-12-01", "2024-06-01T13:45:00Z", "2025-01-02"):
+        body = client.get(f"/bitcoin?date={date}").get_json()
+        assert Prediction().validate(body) == {}
+        assert Prediction().dump(body) == body

@@ -122,6 +122,33 @@ def test_serving_imports_neither_prophet_pandas_nor_alpaca(trained_model_dir: Pa
     assert result.stdout.strip() == "[]"
 
 
+def test_serving_imports_only_what_requirements_api_lists(trained_model_dir: Path) -> None:
+    probe = (
+        "import importlib.metadata as md, json, sys, api\n"
+        f"app = api.create_app({{'MODEL_DIR': {str(trained_model_dir)!r}}})\n"
+        "c = app.test_client()\n"
+        "for url in ('/bitcoin?date=2024-12-01', '/bitcoin?date=bad', '/model', '/openapi.json', '/docs'):\n"
+        "    c.get(url)\n"
+        "import waitress\n"
+        # _distutils_hack is loaded by setuptools' .pth file in any virtualenv, before any code of ours runs.
+        "ours = {'api', 'cryptopredict', '__main__', '_distutils_hack'}\n"
+        "tops = {m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names) - ours\n"
+        "owners = md.packages_distributions()\n"
+        "print(json.dumps(sorted({d for t in tops for d in owners.get(t, [t])})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    allowed = {
+        line.split("==")[0].strip().lower().replace("_", "-")
+        for line in (ROOT / "requirements-api.txt").read_text().splitlines()
+        if "==" in line
+    }
+    used = {name.lower().replace("_", "-") for name in json.loads(result.stdout)}
+    assert used, "the probe found no third-party distribution at all"
+    assert used <= allowed, f"serving imports distributions missing from requirements-api.txt: {used - allowed}"
+    assert {"flask", "waitress", "flask-smorest", "flask-cors", "swagger-ui-bundle"} <= used
+
+
 def test_importing_api_has_no_side_effects() -> None:
     probe = "import api, sys; print('flask_smorest' in sys.modules, 'waitress' in sys.modules)"
     result = subprocess.run(

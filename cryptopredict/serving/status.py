@@ -91,14 +91,14 @@ class Manifest(ma.Schema):
 
 
 @blp.route("/health")
-@blp.response(200, Health)
+@blp.response(200, Health())
 def get_health() -> dict[str, Any]:
     """The model is loaded and the service answers"""
     return {"status": "ok", "model_version": current_app.extensions["artifact"].version}
 
 
 @blp.route("/model")
-@blp.response(200, Manifest)
+@blp.response(200, Manifest())
 def get_model() -> dict[str, Any]:
     """The manifest of the model being served (for people and for deploy checks)"""
     return current_app.extensions["artifact"].manifest

@@ -1,0 +1,277 @@
+"""Serving benchmark: the real Waitress server under wrk on loopback, against the targets.
+
+Usage: python scripts/bench.py [--model-dir DIR] [--seconds 15] [--connections 16] [--json bench.json]
+
+Measures, in one run so machine noise cancels in the ratios: /bitcoin against /health on the same server,
+/bitcoin against the original design (one Prophet.predict per request, built only here as the baseline),
+p99 latency, cold start, the serving dependencies' installed size, resident memory over 50,000 requests,
+and the artifact's size. All traffic goes to 127.0.0.1; every load phase is bounded in time.
+A benchmark, not a test: it prints pass/fail per row and exits 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except OSError:
+        return 0
+
+
+def start_server(
+    command: list[str], env: dict[str, str], probe: str, log: Path, timeout: float = 60
+) -> tuple[subprocess.Popen[bytes], float]:
+    """Start a server, its output going to `log` (never to an unread pipe, which blocks it when full),
+    and return it with the seconds until `probe` first answered 200."""
+    began = time.perf_counter()
+    with open(log, "ab") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
+    while time.perf_counter() - began < timeout:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
+        if status_of(probe) == 200:
+            return process, time.perf_counter() - began
+        time.sleep(0.005)
+    process.kill()
+    raise SystemExit(f"server did not answer {probe} within {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> dict[str, float]:
+    """Run wrk and return requests/s, request count, errors and latency percentiles in ms."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * units[unit]
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def dates_script(folder: Path, first_epoch: int, last_epoch: int) -> Path:
+    """A wrk script cycling through every day of the model's range, so the lookup is not one cached row."""
+    days = [time.strftime("%Y-%m-%d", time.gmtime(t)) for t in range(first_epoch, last_epoch + 1, 86_400)]
+    path = folder / "dates.lua"
+    listed = ",".join(f'"{d}"' for d in days)
+    path.write_text(
+        f"local dates = {{{listed}}}\nlocal i = 0\n"
+        'request = function()\n  i = i % #dates + 1\n  return wrk.format("GET", "/bitcoin?date=" .. dates[i])\nend\n'
+    )
+    return path
+
+
+def installed_size(requirements: Path) -> float:
+    """MB that `pip install --target` puts in an empty folder for these requirements."""
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--target", folder, "-r", str(requirements)],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) / MB
+
+
+def serve_baseline(port: int) -> None:
+    """The original design: plain Prophet on the close, one predict (with interval sampling) per request."""
+    import logging
+
+    import pandas as pd
+    import waitress
+    from flask import Flask, jsonify, request
+    from prophet import Prophet
+
+    from cryptopredict.training.bars import read_embedded_bars
+
+    logging.getLogger("cmdstanpy").disabled = True
+    bars = read_embedded_bars("BTC/USD", "1Day")
+    bars = bars[bars["ds"] >= "2021-01-01"]
+    model = Prophet(interval_width=0.8).fit(bars.rename(columns={"close": "y"})[["ds", "y"]])
+    app = Flask("baseline")
+
+    @app.get("/bitcoin")
+    def predict() -> object:
+        frame = model.predict(pd.DataFrame({"ds": [pd.Timestamp(request.args["date"])]}))
+        row = frame.iloc[0]
+        return jsonify(prediction=row["yhat"], prediction_low=row["yhat_lower"], prediction_high=row["yhat_upper"])
+
+    @app.get("/health")
+    def health() -> object:
+        return jsonify(status="ok")
+
+    waitress.serve(app, host="127.0.0.1", port=port, threads=8)
+
+
+def row(name: str, value: float, target: str, ok: bool, unit: str = "") -> dict[str, object]:
+    return {"figure": name, "value": round(value, 3), "unit": unit, "target": target, "pass": ok}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--model-dir", type=Path, help="a trained artifact (default: train one on the embedded history)"
+    )
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each load phase (default: 15)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default: 16)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline(args.serve_baseline)
+        return 0
+    if not shutil.which("wrk"):
+        raise SystemExit("bench: wrk is not installed (Debian: apt-get install wrk)")
+
+    from cryptopredict.artifact import load_artifact
+
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        model_dir = args.model_dir
+        if model_dir is None:
+            model_dir = work / "model"
+            subprocess.run([sys.executable, "train.py", "--model-dir", str(model_dir)], cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
+        artifact = load_artifact(model_dir)
+        table = artifact.forecast
+        artifact_mb = sum(e["bytes"] for e in artifact.manifest["files"].values()) / MB + (
+            (model_dir / "manifest.json").stat().st_size / MB
+        )
+        script = dates_script(work, table.last_bar - 365 * 86_400, table.end)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": str(port), "HOST": "127.0.0.1"}
+        probe = f"{base}/bitcoin?date={time.strftime('%Y-%m-%d', time.gmtime(table.last_bar))}"
+
+        cold = []
+        for _ in range(5):
+            process, seconds = start_server([sys.executable, "api.py"], env, probe, work / "api.log")
+            cold.append(seconds)
+            stop(process)
+        process, _ = start_server([sys.executable, "api.py"], env, probe, work / "api.log")
+        try:
+            health = wrk(f"{base}/health", args.seconds, args.connections)
+            bitcoin = wrk(base, args.seconds, args.connections, script)
+            # Memory: 50,000 requests in two halves; growth is judged on the second half.
+            rss_start = rss_mb(process.pid)
+            if bitcoin["requests"] == 0:
+                raise SystemExit(f"bench: /bitcoin answered nothing:\n{(work / 'api.log').read_text()[-2000:]}")
+            half = min(25_000 / bitcoin["rps"] + 1, 120)
+            first_half = wrk(base, half, args.connections, script)
+            rss_mid = rss_mb(process.pid)
+            second_half = wrk(base, half, args.connections, script)
+            rss_end = rss_mb(process.pid)
+        finally:
+            stop(process)
+
+        baseline_port = free_port()
+        baseline, _ = start_server(
+            [sys.executable, __file__, "--serve-baseline", str(baseline_port)],
+            os.environ.copy(),
+            f"http://127.0.0.1:{baseline_port}/health",
+            work / "baseline.log",
+            timeout=120,
+        )
+        try:
+            original = wrk(f"http://127.0.0.1:{baseline_port}", args.seconds, args.connections, script)
+        finally:
+            stop(baseline)
+        footprint = installed_size(ROOT / "requirements-api.txt")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    requests_total = first_half["requests"] + second_half["requests"]
+    growth = rss_end - rss_mid
+    vs_health = bitcoin["rps"] / health["rps"]
+    vs_original = bitcoin["rps"] / original["rps"]
+    p99_ratio = bitcoin["p99_ms"] / health["p99_ms"]
+    cold_start = statistics.median(cold)
+    rows = [
+        row("/bitcoin req/s ÷ /health req/s", vs_health, "≥ 0.80", vs_health >= 0.8),
+        row("/bitcoin req/s ÷ original Prophet path", vs_original, "≥ 30", vs_original >= 30),
+        row("/bitcoin p99 ÷ /health p99", p99_ratio, "≤ 1.3", p99_ratio <= 1.3),
+        row("cold start to first /bitcoin 200 (median of 5)", cold_start, "≤ 0.5", cold_start <= 0.5, "s"),
+        row("serving dependencies (pip install --target)", footprint, "≤ 30", footprint <= 30, "MB"),
+        row(
+            f"RSS after {requests_total:,} /bitcoin requests",
+            rss_end,
+            "≤ 60",
+            rss_end <= 60 and requests_total >= 50_000,
+            "MB",
+        ),
+        row("RSS growth over the last half", growth, "none (≤ 0.25 noise)", growth <= 0.25, "MB"),
+        row("artifact on disk", artifact_mb, "≤ 5", artifact_mb <= 5, "MB"),
+    ]
+    width = max(len(str(r["figure"])) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>16}  result")
+    for r in rows:
+        value = f"{r['value']:.3f} {r['unit']}".strip()
+        print(f"{r['figure']:<{width}}  {value:>10}  {r['target']:>16}  {'pass' if r['pass'] else 'FAIL'}")
+    print(
+        f"\n/health {health['rps']:.0f} req/s p50 {health['p50_ms']:.2f} ms p99 {health['p99_ms']:.2f} ms; "
+        f"/bitcoin {bitcoin['rps']:.0f} req/s p50 {bitcoin['p50_ms']:.2f} ms p99 {bitcoin['p99_ms']:.2f} ms; "
+        f"original {original['rps']:.1f} req/s p99 {original['p99_ms']:.0f} ms; "
+        f"RSS {rss_start:.1f} → {rss_mid:.1f} → {rss_end:.1f} MB; "
+        f"{args.connections} connections, {args.seconds:.0f} s a phase"
+    )
+    if args.json:
+        raw = {"health": health, "bitcoin": bitcoin, "original": original, "cold_start_s": cold}
+        args.json.write_text(json.dumps({"rows": rows, "raw": raw}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
