@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from cryptopredict.training.backtest import (
     BacktestError,
     BacktestPlan,
     OriginPath,
+    ServiceForecaster,
     calibrate_band,
     choose_origins,
     run_origins,
@@ -74,7 +77,7 @@ def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(bt, "fit_model", recording_fit)
     plan = BacktestPlan(scored=24, warmup=6, span_days=150)
-    paths = run_origins(bars, ModelSpec(), plan, workers=1)
+    paths = run_origins(bars, ServiceForecaster(ModelSpec()), "1Day", plan, workers=1)
     fits = sorted({p.fit for p in paths})
     assert len(fits) == 30
     assert sorted(seen_last) == fits  # each fit saw exactly the bars up to its refit origin
@@ -158,3 +161,21 @@ def test_gate_names_every_failed_check() -> None:
         "7 days: band coverage 65.0% outside 70%-90%",
         "30 days: too few backtest errors to calibrate and score the band",
     ]
+
+
+@dataclass(frozen=True)
+class FlatForecaster:
+    """Unanchored: always forecasts exp(level) = 100, whatever the last close."""
+
+    name: str = "flat"
+    anchored: bool = False
+
+    def fit(self, seen: pd.DataFrame) -> Callable[[pd.DatetimeIndex], np.ndarray]:
+        return lambda times: np.full(len(times), math.log(100.0))
+
+
+def test_an_unanchored_forecaster_is_scored_on_its_own_level() -> None:
+    bars = walk(400, 0.02, seed=5)
+    paths = run_origins(bars, FlatForecaster(), "1Day", BacktestPlan(scored=24, warmup=6, span_days=150), workers=1)
+    for p in paths[:50]:
+        assert p.close * np.exp(p.drift[0]) == pytest.approx(100.0)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -106,30 +106,61 @@ def choose_origins(bars: pd.DataFrame, plan: BacktestPlan, max_horizon: int, ste
     return positions
 
 
-def _run_origin(args: tuple[pd.DataFrame, int, int, ModelSpec, int, bool]) -> list[OriginPath]:
+LevelFunction = Callable[[pd.DatetimeIndex], np.ndarray]
+
+
+class Forecaster(Protocol):
+    """Anything the backtest can score: fitted on the bars seen so far, it gives a log-price level at any time.
+
+    An anchored forecaster's forecast from a bar is that bar's close times exp(level(t) - level(bar)); an
+    unanchored one forecasts exp(level(t)) whatever the last close was (as plain Prophet on prices does).
+    """
+
+    name: str
+    anchored: bool
+
+    def fit(self, seen: pd.DataFrame) -> LevelFunction: ...
+
+
+@dataclass(frozen=True)
+class ServiceForecaster:
+    """The service's model: Prophet's trend on the log close (damped later, in scoring)."""
+
+    spec: ModelSpec
+    name: str = "service model"
+    anchored: bool = True
+
+    def fit(self, seen: pd.DataFrame) -> LevelFunction:
+        model = fit_model(seen, self.spec)
+        return lambda times: log_trend(model, times)
+
+
+def _run_origin(args: tuple[pd.DataFrame, int, int, Forecaster, str, int, bool]) -> list[OriginPath]:
     """Fit at one refit origin, then forecast from every bar up to the next refit with that fit."""
-    bars, position, next_position, spec, horizon, scored = args
+    bars, position, next_position, forecaster, timeframe, horizon, scored = args
     seen = bars.iloc[: position + 1]  # no look-ahead: the fit sees the origin bar and nothing after it
-    model = fit_model(seen, spec)
-    step = pd.Timedelta(seconds=timeframe_seconds(spec.timeframe))
+    level_at = forecaster.fit(seen)
+    step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
     ds = bars["ds"]
     closes = bars.set_index("ds")["close"]
     first = ds.iloc[position]
     times = pd.DatetimeIndex(
         [first + step * k for k in range(int((ds.iloc[next_position - 1] - first) / step) + horizon + 1)]
     )
-    trend = log_trend(model, times)
+    level = level_at(times)
     actual = closes.reindex(times).to_numpy(dtype=float)
     paths = []
     for row in range(position, next_position):
         k = int((ds.iloc[row] - first) / step)
+        close = float(bars["close"].iloc[row])
+        base = level[k] if forecaster.anchored else math.log(close)
         paths.append(
             OriginPath(
                 position=row,
                 fit=position,
                 origin=ds.iloc[row],
-                close=float(bars["close"].iloc[row]),
-                drift=trend[k + 1 : k + horizon + 1] - trend[k],
+                close=close,
+                drift=level[k + 1 : k + horizon + 1] - base,
                 actual=actual[k + 1 : k + horizon + 1],
                 scored=scored,
             )
@@ -138,19 +169,19 @@ def _run_origin(args: tuple[pd.DataFrame, int, int, ModelSpec, int, bool]) -> li
 
 
 def run_origins(
-    bars: pd.DataFrame, spec: ModelSpec, plan: BacktestPlan, workers: int | None = None
+    bars: pd.DataFrame, forecaster: Forecaster, timeframe: str, plan: BacktestPlan, workers: int | None = None
 ) -> list[OriginPath]:
     """Refit at every origin (in parallel processes) and collect a path from every bar the fits cover."""
-    horizons, _ = HORIZONS[spec.timeframe]
+    horizons, _ = HORIZONS[timeframe]
     horizon = max(horizons)
-    step = pd.Timedelta(seconds=timeframe_seconds(spec.timeframe))
+    step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
     positions = choose_origins(bars, plan, horizon, step)
     n_scored = min(plan.scored, len(positions))
     # A fit serves every bar until the next refit; the last serves up to the last bar with a full horizon after it.
     last_usable = int(bars["ds"].searchsorted(bars["ds"].iloc[-1] - step * horizon, side="right"))
     ends = [*positions[1:], max(last_usable, positions[-1] + 1)]
     jobs = [
-        (bars, p, end, spec, horizon, k >= len(positions) - n_scored)
+        (bars, p, end, forecaster, timeframe, horizon, k >= len(positions) - n_scored)
         for k, (p, end) in enumerate(zip(positions, ends, strict=True))
     ]
     workers = workers or min(2, os.cpu_count() or 1)
@@ -293,7 +324,7 @@ def _iso(stamp: pd.Timestamp) -> str:
 def backtest(bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: BacktestPlan | None = None) -> BacktestResult:
     """Run the backtest, choose the damping, score it, and calibrate the band for serving."""
     plan = plan or BacktestPlan.for_timeframe(spec.timeframe)
-    paths = run_origins(bars, spec, plan)
+    paths = run_origins(bars, ServiceForecaster(spec), spec.timeframe, plan)
     damping = choose_damping(paths, spec.timeframe)
     chosen = replace(spec, damping=damping)
     return BacktestResult(
