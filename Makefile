@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench
+.PHONY: serve train test lint clean quality bench notebook
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ quality: $(VENV)/.deps
 ## bench: serving speed and footprint under wrk on loopback against the targets (needs wrk: apt-get install wrk)
 bench: $(VENV)/.deps
 	$(BIN)/python scripts/bench.py --json bench.json
+
+## notebook: run train.ipynb top to bottom into train.executed.ipynb (the committed notebook stays clean)
+notebook: $(VENV)/.dev-deps
+	$(BIN)/python -c "import nbformat, nbclient; nb = nbformat.read('train.ipynb', 4); \
+	nbclient.NotebookClient(nb, timeout=300, kernel_name='python3').execute(); nbformat.write(nb, 'train.executed.ipynb')"
