@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench notebook
+.PHONY: serve train test lint clean quality bench notebook chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
 	$(PIP) -r requirements-dev.txt
 	touch $@
 
+# The browser test drives Debian's chromium (test tools' own browser downloads do not work offline).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
 ## serve: install, train on the embedded history if there is no model yet, serve on $$PORT (8080)
 serve: $(VENV)/.deps
 	@test -f $(MODEL_DIR)/manifest.json || $(BIN)/python train.py --model-dir $(MODEL_DIR)
@@ -28,7 +34,7 @@ train: $(VENV)/.deps
 	$(BIN)/python train.py --model-dir $(MODEL_DIR) $(ARGS)
 
 ## test: install the test tools, lint, run the whole suite
-test: $(VENV)/.dev-deps lint
+test: $(VENV)/.dev-deps chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps

@@ -74,6 +74,19 @@ class ForecastTable:
         # Rounding is monotone, so low <= prediction <= high still holds afterwards.
         return Point(epoch, significant(mix(self.prediction)), significant(mix(self.low)), significant(mix(self.high)))
 
+    def rows_between(self, first: float, last: float) -> range:
+        """Rows of the grid points from `first` to `last` inclusive; both must lie inside the table."""
+        for epoch in (first, last):
+            if not self.start <= epoch <= self.end:
+                raise OutOfRange(
+                    f"{format_utc(epoch)} is outside this model's range "
+                    f"{format_utc(self.start)} to {format_utc(self.end)}"
+                )
+        return range(-int((self.start - first) // self.step), int((last - self.start) // self.step) + 1)
+
+    def time_of(self, row: int) -> int:
+        return self.start + row * self.step
+
     def to_json(self) -> bytes:
         return json.dumps(
             {

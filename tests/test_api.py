@@ -217,12 +217,6 @@ def test_docs_assets_do_not_expose_other_files(client: FlaskClient) -> None:
     assert client.get("/docs/assets/..%2f__init__.py").status_code == 404
 
 
-def test_root_redirects_to_docs(client: FlaskClient) -> None:
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/docs"
-
-
 def test_prediction_bodies_match_the_documented_schema(client: FlaskClient) -> None:
     from cryptopredict.serving.predictions import Prediction
 
@@ -230,3 +224,112 @@ def test_prediction_bodies_match_the_documented_schema(client: FlaskClient) -> N
         body = client.get(f"/bitcoin?date={date}").get_json()
         assert Prediction().validate(body) == {}
         assert Prediction().dump(body) == body
+
+
+# --- the forecast range and the page ----------------------------------------------------------------------
+
+
+def test_forecast_defaults_to_90_days_back_and_30_ahead(client: FlaskClient) -> None:
+    body = client.get("/bitcoin/forecast").get_json()
+    points = body["points"]
+    assert body["last_bar"] == "2024-11-03T00:00:00Z"
+    assert points[0]["date"] == "2024-08-05T00:00:00Z"
+    assert points[-1]["date"] == "2024-12-03T00:00:00Z"
+    assert len(points) == 121
+    assert all(p["actual"] is not None for p in points if p["date"] <= body["last_bar"])
+    assert all(p["actual"] is None for p in points if p["date"] > body["last_bar"])
+    assert all(p["prediction_low"] <= p["prediction"] <= p["prediction_high"] for p in points)
+
+
+def test_forecast_points_agree_with_bitcoin(client: FlaskClient) -> None:
+    body = client.get("/bitcoin/forecast?start=2024-11-20&end=2024-11-22T12:00:00Z").get_json()
+    assert [p["date"][:10] for p in body["points"]] == ["2024-11-20", "2024-11-21", "2024-11-22"]
+    for point in body["points"]:
+        single = client.get(f"/bitcoin?date={point['date']}").get_json()
+        assert (single["prediction"], single["prediction_low"], single["prediction_high"]) == (
+            point["prediction"], point["prediction_low"], point["prediction_high"]
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("start=garbage", 400, "start: expected YYYY-MM-DD"),
+        ("end=2024-02-30", 400, "end: 2024-02-30 is not a valid date-time"),
+        ("start=2020-01-01", 422, "start 2020-01-01T00:00:00Z is outside the range"),
+        ("start=2024-12-01&end=2030-01-01", 422, "end 2030-01-01T00:00:00Z is outside the range"),
+        ("start=2024-12-01&end=2024-11-01", 422, "start 2024-12-01T00:00:00Z is after end 2024-11-01T00:00:00Z"),
+        ("start=2024-01-01&start=2024-02-01", 400, "start: give this parameter once"),
+    ],
+)
+def test_forecast_errors(client: FlaskClient, query: str, status: int, message: str) -> None:
+    response = client.get(f"/bitcoin/forecast?{query}")
+    assert response.status_code == status
+    assert message in response.get_json()["message"]
+
+
+def test_forecast_refuses_more_than_a_thousand_points(trained_model_dir: Path) -> None:
+    from cryptopredict.serving import predictions
+
+    app = create_app({"MODEL_DIR": str(trained_model_dir)})
+    original = predictions.MAX_POINTS
+    predictions.MAX_POINTS = 10
+    try:
+        response = app.test_client().get("/bitcoin/forecast?start=2024-12-01&end=2024-12-11")
+    finally:
+        predictions.MAX_POINTS = original
+    assert response.status_code == 422
+    assert response.get_json()["message"] == (
+        "the range holds 11 bars; at most 10 are returned at once: narrow it, for example end=2024-12-10T00:00:00Z"
+    )
+    assert original == 1_000
+
+
+def test_forecast_is_documented(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    operation = spec["paths"]["/bitcoin/forecast"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"start", "end"}
+    assert set(operation["responses"]) >= {"200", "400", "422"}
+    assert spec["components"]["schemas"]["ForecastRange"]["properties"]["points"]["maxItems"] == 1_000
+
+
+def test_page_and_its_assets_are_served_with_a_strict_policy(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "default-src 'self'" in policy
+    html = page.get_data(as_text=True)
+    assert "<script>" not in html and "http" not in html.replace('lang="en"', "")
+    for asset in ("/assets/chart.js", "/assets/chart.css", "/docs/assets/favicon-32x32.png"):
+        assert asset in html
+        assert client.get(asset).status_code == 200
+    assert client.get("/assets/nope.js").status_code == 404
+
+
+def test_plotly_is_served_by_the_app_gzipped_or_plain(client: FlaskClient) -> None:
+    import gzip
+
+    zipped = client.get("/assets/plotly.min.js", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    plain = client.get("/assets/plotly.min.js")
+    assert "Content-Encoding" not in plain.headers
+    assert gzip.decompress(zipped.data) == plain.data
+    assert plain.data.startswith(b"/**\n* plotly.js v")
+
+
+def test_vendored_plotly_matches_the_pinned_wheel() -> None:
+    import gzip
+    from importlib import resources
+
+    vendored = Path(__file__).parent.parent / "cryptopredict/serving/static/vendor/plotly.min.js.gz"
+    assert (
+        gzip.decompress(vendored.read_bytes())
+        == (resources.files("plotly") / "package_data/plotly.min.js").read_bytes()
+    )
+
+
+def test_every_response_has_the_security_headers(client: FlaskClient) -> None:
+    for url in ("/bitcoin?date=2024-12-01", "/bitcoin?date=bad", "/nope", "/docs"):
+        headers = client.get(url).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"

@@ -70,3 +70,11 @@ def test_malformed_tables_are_refused(overrides: dict[str, object], message: str
 
 def test_format_utc_ends_in_z() -> None:
     assert format_utc(START + 3661) == "2024-01-01T01:01:01Z"
+
+
+def test_rows_between_includes_grid_points_on_both_ends() -> None:
+    assert list(table().rows_between(START, START + 2 * DAY)) == [0, 1, 2]
+    assert list(table().rows_between(START + 1, START + 2 * DAY - 1)) == [1]  # only 2024-01-02 lies inside
+    assert list(table().rows_between(START + 1, START + DAY - 1)) == []
+    with pytest.raises(OutOfRange):
+        table().rows_between(START - DAY, START)

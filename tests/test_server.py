@@ -5,66 +5,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.servers import ROOT, free_port, get, running_api, start, wait_until_up
 
 pytestmark = pytest.mark.slow
 HEAVY = ("prophet", "pandas", "alpaca", "numpy", "cmdstanpy")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def get(url: str) -> tuple[int, dict[str, object], dict[str, str]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.load(response), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error), dict(error.headers)
-
-
-def wait_until_up(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.communicate()}")
-        try:
-            get(f"{base}/health")
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("server did not come up")
-
-
-def start(command: list[str], model_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": str(port), "HOST": "127.0.0.1", "THREADS": "4"}
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 @pytest.fixture
 def server(trained_model_dir: Path) -> Iterator[str]:
-    port = free_port()
-    process = start([sys.executable, "api.py"], trained_model_dir, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with running_api(trained_model_dir) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 def test_waitress_serves_the_same_answers_as_the_test_client(server: str, client: object) -> None:

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, redirect
+from flask import Flask
 from flask_cors import CORS
 
 from cryptopredict.artifact import ArtifactError, load_artifact
-from cryptopredict.serving import docs, predictions, status
+from cryptopredict.serving import docs, page, predictions, status
 from cryptopredict.serving.http import JsonApi
 from cryptopredict.settings import DEFAULT_MODEL_DIR, DEFAULT_SYMBOL, read_app_config
 
@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `test_config`. Loads and verifies the model."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # page.py serves the few static files explicitly
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(read_app_config(os.environ))
     if test_config:
@@ -50,12 +50,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(predictions.blp)
     api.register_blueprint(status.blp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(page.bp)
+    app.after_request(page.add_security_headers)
     origins = app.config["CORS_ORIGINS"]
     # A public, credential-free API answers `*` rather than echoing each origin, which caches better.
     CORS(app, origins=origins, methods=["GET", "HEAD", "OPTIONS"], send_wildcard=origins == "*")
-
-    @app.get("/")
-    def index() -> Response:
-        return redirect("/docs", code=302)
 
     return app

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import marshmallow as ma
 from flask import Response, current_app
 from flask_smorest import abort
 
 from cryptopredict.artifact import Artifact
-from cryptopredict.forecast import OutOfRange, format_utc
+from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
 from cryptopredict.serving.dates import FORMAT_HINT, parse_utc
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 
@@ -61,20 +61,29 @@ class Prediction(ma.Schema):
     model_version = ma.fields.String(required=True)
 
 
+MAX_POINTS = 1_000
+DEFAULT_PAST_DAYS = 90
+DEFAULT_AHEAD_DAYS = 30
+
+
+def abort_out_of_range(table: ForecastTable, name: str, moment: float) -> NoReturn:
+    abort(
+        422,
+        message=(
+            f"{name} {format_utc(moment)} is outside the range this model answers: "
+            f"{format_utc(table.start)} to {format_utc(table.end)} "
+            f"(last bar {format_utc(table.last_bar)} plus the forecast horizon)"
+        ),
+    )
+
+
 def predict_at(artifact: Artifact, moment: dt.datetime) -> dict[str, Any]:
     """Look one moment up, or abort with 422 naming the range the model answers."""
     table = artifact.forecast
     try:
         point = table.lookup(moment.timestamp())
     except OutOfRange:
-        abort(
-            422,
-            message=(
-                f"date {format_utc(moment.timestamp())} is outside the range this model answers: "
-                f"{format_utc(table.start)} to {format_utc(table.end)} "
-                f"(last bar {format_utc(table.last_bar)} plus the forecast horizon)"
-            ),
-        )
+        abort_out_of_range(table, "date", moment.timestamp())
     return {
         "date": format_utc(point.epoch),
         "prediction": point.prediction,
@@ -100,3 +109,94 @@ def get_prediction(query: dict[str, Any]) -> Response:
     # skips a marshmallow dump on the hot path.
     body = json.dumps(predict_at(current_app.extensions["artifact"], query["date"]), separators=(",", ":"))
     return Response(body, mimetype="application/json")
+
+
+class ForecastQuery(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    start = UtcDateTime(
+        metadata={
+            "description": "First moment of the range, same format as `date` (default: 90 days before the last bar)",
+            "type": "string",
+            "example": "2024-09-01",
+        }
+    )
+    end = UtcDateTime(
+        metadata={
+            "description": "Last moment of the range (default: 30 days after the last bar)",
+            "type": "string",
+            "example": "2024-12-01",
+        }
+    )
+
+
+class ForecastPoint(ma.Schema):
+    date = ma.fields.String(required=True, metadata={"format": "date-time"})
+    prediction = ma.fields.Float(required=True)
+    prediction_low = ma.fields.Float(required=True)
+    prediction_high = ma.fields.Float(required=True)
+    actual = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "The observed close; null in a gap or the future"}
+    )
+
+
+class ForecastRange(ma.Schema):
+    symbol = ma.fields.String(required=True)
+    timeframe = ma.fields.String(required=True)
+    interval = ma.fields.Float(required=True)
+    model_version = ma.fields.String(required=True)
+    last_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
+    points = ma.fields.List(ma.fields.Nested(ForecastPoint), required=True, metadata={"maxItems": MAX_POINTS})
+
+
+def forecast_between(artifact: Artifact, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
+    """Every bar from `start` to `end` with its forecast, band and observed close; 422 when too many or outside."""
+    table = artifact.forecast
+    first = start.timestamp() if start else max(table.start, table.last_bar - DEFAULT_PAST_DAYS * 86_400)
+    last = end.timestamp() if end else min(table.end, table.last_bar + DEFAULT_AHEAD_DAYS * 86_400)
+    for name, moment in (("start", first), ("end", last)):
+        if not table.start <= moment <= table.end:
+            abort_out_of_range(table, name, moment)
+    if first > last:
+        abort(422, message=f"start {format_utc(first)} is after end {format_utc(last)}")
+    rows = table.rows_between(first, last)
+    if len(rows) > MAX_POINTS:
+        widest = format_utc(first + (MAX_POINTS - 1) * table.step)
+        abort(
+            422,
+            message=(
+                f"the range holds {len(rows)} bars; at most {MAX_POINTS} are returned at once: "
+                f"narrow it, for example end={widest}"
+            ),
+        )
+    return {
+        "symbol": table.symbol,
+        "timeframe": table.timeframe,
+        "interval": table.interval,
+        "model_version": artifact.version,
+        "last_bar": format_utc(table.last_bar),
+        "points": [
+            {
+                "date": format_utc(table.time_of(row)),
+                "prediction": table.prediction[row],
+                "prediction_low": table.low[row],
+                "prediction_high": table.high[row],
+                "actual": table.actual[row],
+            }
+            for row in rows
+        ],
+    }
+
+
+@blp.route("/forecast")
+@blp.arguments(ForecastQuery(), location="query", error_status_code=400)
+@blp.response(200, ForecastRange())
+@blp.alt_response(422, schema=ErrorSchema, description="Outside the model's range, or more than 1,000 bars")
+def get_forecast(query: dict[str, Any]) -> Response:
+    """The forecast over a range, one point per bar
+
+    Defaults: 90 days before the last observed bar to 30 days after it. At most 1,000 points.
+    """
+    body = forecast_between(current_app.extensions["artifact"], query.get("start"), query.get("end"))
+    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")

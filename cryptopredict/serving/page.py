@@ -1,0 +1,70 @@
+"""GET /: the chart page, and the static files it uses (plotly.js included: no CDN)."""
+
+from __future__ import annotations
+
+import gzip
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, request
+
+bp = Blueprint("page", __name__)
+STATIC = Path(__file__).parent / "static"
+ASSETS = {
+    "chart.js": "application/javascript",
+    "chart.css": "text/css",
+}
+PLOTLY = STATIC / "vendor" / "plotly.min.js.gz"
+# Scripts only from this origin. Plotly writes <style> elements and inline style attributes as it draws, so
+# styles need 'unsafe-inline'; nothing else is loosened.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+@cache
+def read_static(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
+
+
+@bp.get("/")
+def get_page() -> Response:
+    return Response(read_static("index.html"), mimetype="text/html")
+
+
+@bp.get("/assets/plotly.min.js")
+def get_plotly() -> Response:
+    compressed = read_static("vendor/plotly.min.js.gz")
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = Response(compressed, mimetype="application/javascript")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(_inflated(), mimetype="application/javascript")
+    response.headers["Vary"] = "Accept-Encoding"
+    response.cache_control.public = True
+    response.cache_control.max_age = 86_400
+    return response
+
+
+@cache
+def _inflated() -> bytes:
+    return gzip.decompress(read_static("vendor/plotly.min.js.gz"))
+
+
+@bp.get("/assets/<name>")
+def get_asset(name: str) -> Response:
+    if name not in ASSETS:
+        abort(404)
+    response = Response(read_static(name), mimetype=ASSETS[name])
+    response.cache_control.max_age = 300
+    return response
+
+
+def add_security_headers(response: Response) -> Response:
+    """On every response: no MIME sniffing, no referrer leaks; on HTML pages, the CSP."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
