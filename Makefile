@@ -40,6 +40,9 @@ test: $(VENV)/.dev-deps chromium lint
 lint: $(VENV)/.dev-deps
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -20,9 +20,9 @@ from cryptopredict.settings import (
 )
 from cryptopredict.training.backtest import BacktestError, BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
+from cryptopredict.training.card import format_table
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.pipeline import TrainSettings, train
-from cryptopredict.training.report import format_table
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,24 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the HTML model card goes (default: next to the model folder, <model-dir>-report.html)",
     )
     gate = GateThresholds()
-    parser.add_argument(
-        "--gate-max-mape-ratio",
-        type=float,
-        default=gate.max_mape_ratio,
-        help=f"refuse a model whose MAPE exceeds the naive forecast's by this factor (default: {gate.max_mape_ratio})",
-    )
-    parser.add_argument(
-        "--gate-min-coverage",
-        type=float,
-        default=gate.min_coverage,
-        help=f"refuse a model whose band covers fewer outcomes (default: {gate.min_coverage})",
-    )
-    parser.add_argument(
-        "--gate-max-coverage",
-        type=float,
-        default=gate.max_coverage,
-        help=f"refuse a model whose band covers more outcomes (default: {gate.max_coverage})",
-    )
+    for flag, value, text in (
+        ("--gate-max-mape-ratio", gate.max_mape_ratio, "refuse a model whose MAPE exceeds the naive forecast's by"),
+        ("--gate-min-coverage", gate.min_coverage, "refuse a model whose band covers a smaller share of outcomes than"),
+        ("--gate-max-coverage", gate.max_coverage, "refuse a model whose band covers a larger share of outcomes than"),
+    ):
+        parser.add_argument(flag, type=float, default=value, help=f"{text} this (default: {value})")
     parser.add_argument(
         "--backtest-refits",
         type=int,

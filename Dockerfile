@@ -1,0 +1,35 @@
+# Multi-stage: the build stage trains (with the quality gate); the final stage carries only the artifact,
+# the serving code and the serving dependencies. Works with the classic builder and with BuildKit.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+# SOURCE=alpaca trains on live bars; SOURCE=embedded on the shipped history (offline builds).
+ARG SOURCE=alpaca
+# UNTIL fixes the day training pretends it is (the workflow passes the run's date); empty means now.
+ARG UNTIL=""
+ARG GIT_COMMIT=""
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+WORKDIR /build
+COPY requirements.txt requirements-api.txt ./
+RUN python -m pip install --no-cache-dir -r requirements.txt
+COPY train.py ./
+COPY data ./data
+COPY cryptopredict ./cryptopredict
+# A failed gate exits non-zero, which fails the build: no image is made from a model worse than the gate.
+RUN GIT_COMMIT="${GIT_COMMIT}" python train.py --source "${SOURCE}" ${UNTIL:+--until "${UNTIL}"} \
+        --model-dir /build/model --report /build/model-report.html
+
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PORT=8080 HOST=0.0.0.0 MODEL_DIR=/app/model
+WORKDIR /app
+COPY requirements-api.txt ./
+RUN python -m pip install --no-cache-dir --disable-pip-version-check -r requirements-api.txt
+COPY api.py ./
+COPY cryptopredict/__init__.py cryptopredict/settings.py cryptopredict/artifact.py cryptopredict/forecast.py ./cryptopredict/
+COPY cryptopredict/serving ./cryptopredict/serving
+COPY --from=build /build/model ./model
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8080') + '/health', timeout=2)"]
+CMD ["python", "api.py"]

@@ -1,0 +1,45 @@
+"""The model card as text: the backtest table for a terminal, and in Markdown for a job summary.
+
+Standard library only, so a CI step can print it without the training dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+COLUMNS = ("horizon", "model MAPE", "naive MAPE", "ratio", "MASE", "model cover", "naive cover", "model width")
+
+
+def _percent(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}%}"
+
+
+def _row_cells(row: dict[str, Any]) -> list[str]:
+    model, naive = row["model"], row["naive"]
+    return [
+        f"{row['horizon']} {row['unit']}{'s' if row['horizon'] != 1 else ''}",
+        f"{model['mape']:.2%}",
+        f"{naive['mape']:.2%}",
+        f"{row['mape_ratio']:.3f}",
+        f"{model['mase']:.3f}",
+        _percent(model["coverage"], 1),
+        _percent(naive["coverage"], 1),
+        _percent(model["width"], 1),
+    ]
+
+
+def format_table(table: Sequence[dict[str, Any]]) -> str:
+    """The backtest as a fixed-width table for a terminal or a job summary."""
+    rows = [list(COLUMNS), *(_row_cells(r) for r in table)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_markdown(table: Sequence[dict[str, Any]]) -> str:
+    """The same table in Markdown (for GitHub's job summary)."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in table]
+    return "\n".join(lines)

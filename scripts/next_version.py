@@ -1,0 +1,55 @@
+"""The version a workflow run ships: a push to main tags the next patch version; other runs reuse the commit's.
+
+Usage: python scripts/next_version.py --event EVENT [--tag]
+Prints `version=X.Y.Z` and `created=true|false` (for $GITHUB_OUTPUT). With --tag it creates the git tag
+`vX.Y.Z` on HEAD when a new version is due (the workflow pushes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+
+TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+
+
+def parse(tag: str) -> tuple[int, int, int] | None:
+    match = TAG.match(tag.strip())
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def choose_version(event: str, tags_on_head: list[str], all_tags: list[str]) -> tuple[str, bool]:
+    """(version, whether a new tag is due). Pushes get the next patch; scheduled and manual runs reuse."""
+    on_head = sorted(v for v in map(parse, tags_on_head) if v)
+    if on_head:
+        return "{}.{}.{}".format(*on_head[-1]), False  # a rerun of a tagged commit keeps its version
+    known = sorted(v for v in map(parse, all_tags) if v)
+    latest = known[-1] if known else None
+    if event == "push":
+        major, minor, patch = latest or (0, 1, -1)
+        return f"{major}.{minor}.{patch + 1}", True
+    if latest is None:
+        raise SystemExit("no version tag yet: push to main once before scheduled or manual runs")
+    return "{}.{}.{}".format(*latest), False
+
+
+def git(*args: str) -> list[str]:
+    return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout.split()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--event", required=True, help="github.event_name")
+    parser.add_argument("--tag", action="store_true", help="create the tag on HEAD when a new version is due")
+    args = parser.parse_args()
+    version, created = choose_version(args.event, git("tag", "--points-at", "HEAD"), git("tag", "--list", "v*"))
+    if created and args.tag:
+        git("tag", "-a", f"v{version}", "-m", f"v{version}")
+    print(f"version={version}")
+    print(f"created={'true' if created else 'false'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""A rehearsal of the image's final stage: exactly what it copies, only the serving requirements, a real answer.
+
+The Dockerfile is parsed, not restated: its final stage's COPY and ENV lines decide what goes where.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, free_port, get, wait_until_up
+
+pytestmark = pytest.mark.slow
+APP = "/app"  # the final stage's WORKDIR
+
+
+def final_stage(dockerfile: Path) -> list[list[str]]:
+    """The instructions after the last FROM, continuation lines joined, each split into words."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    last_from = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
+    return [shlex.split(line) for line in lines[last_from + 1 :]]
+
+
+def test_the_final_stage_is_parsed_as_expected() -> None:
+    stage = final_stage(ROOT / "Dockerfile")
+    assert ["WORKDIR", APP] in stage
+    copies = [words for words in stage if words[0] == "COPY"]
+    assert any(w[1].startswith("--from=") for w in copies)  # the model comes from the build stage
+    copied = " ".join(" ".join(w) for w in copies)
+    for absent in ("training", "train.py", "tests", "train.ipynb", "requirements.txt ", "data"):
+        assert absent not in copied
+    assert next(w for w in stage if w[0] == "USER")[1].split(":")[0].isdigit()  # a numeric, non-root user
+
+
+def test_the_final_stage_serves_from_only_what_it_copies(trained_model_dir: Path, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    for words in final_stage(ROOT / "Dockerfile"):
+        if words[0] == "ENV":
+            for pair in words[1:]:
+                key, _, value = pair.partition("=")
+                env[key] = value.replace(APP, str(app))
+        if words[0] != "COPY":
+            continue
+        if words[1].startswith("--from="):
+            # The build stage's artifact: the session's trained model stands in for it.
+            shutil.copytree(trained_model_dir, app / words[-1].removeprefix("./"))
+            continue
+        *sources, destination = words[1:]
+        target = app / destination.removeprefix("./")
+        for source in sources:
+            origin = ROOT / source
+            if origin.is_dir():
+                shutil.copytree(origin, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                (target if destination.endswith("/") else target.parent).mkdir(parents=True, exist_ok=True)
+                shutil.copy(origin, target / origin.name if destination.endswith("/") else target)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-r", str(app / "requirements-api.txt")],
+        check=True,
+        timeout=600,
+    )  # fmt: skip
+    for heavy in ("prophet", "pandas", "alpaca", "numpy", "plotly"):
+        probe = subprocess.run([str(venv / "bin/python"), "-c", f"import {heavy}"], capture_output=True)
+        assert probe.returncode != 0, f"{heavy} is importable in the serving environment"
+
+    port = free_port()
+    env.update({"PORT": str(port), "HOST": "127.0.0.1"})
+    process = subprocess.Popen(
+        [str(venv / "bin/python"), "api.py"],
+        cwd=app,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        status, body, _ = get(f"{base}/bitcoin?date=2024-12-01")
+        assert status == 200
+        assert body["symbol"] == "BTC/USD"
+        assert body["prediction_low"] <= body["prediction"] <= body["prediction_high"]
+        # The chart page and plotly.js come from the copied static files too.
+        for path in ("/", "/assets/plotly.min.js", "/docs/assets/swagger-ui-bundle.js"):
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                assert response.status == 200 and len(response.read()) > 500, path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
