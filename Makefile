@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench notebook chromium
+.PHONY: serve train test lint clean quality bench notebook chromium image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,7 @@ bench: $(VENV)/.deps
 notebook: $(VENV)/.dev-deps
 	$(BIN)/python -c "import nbformat, nbclient; nb = nbformat.read('train.ipynb', 4); \
 	nbclient.NotebookClient(nb, timeout=300, kernel_name='python3').execute(); nbformat.write(nb, 'train.executed.ipynb')"
+
+## image-test: build the real Dockerfile with a private Docker daemon and run the container end to end (root)
+image-test:
+	bash scripts/image_test.sh

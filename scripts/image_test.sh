@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Build the real Dockerfile and run the container end to end, on a machine with no registry access for images:
+# starts a private Docker daemon (no bridge, no iptables, its own data root), builds a python:3.11-slim stand-in
+# base image with debootstrap, builds the image offline (SOURCE=embedded), runs it, checks /bitcoin, the user,
+# that prophet is absent, prints the image size, and stops the daemon it started, by its PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${IMAGE_TEST_DIR:-/var/tmp/crypto-predict-image-test}
+SOCK="unix://$WORK/docker.sock"
+BASE=local/python:3.11-slim-bookworm
+IMAGE=crypto-predict:image-test
+mkdir -p "$WORK"
+
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq docker.io debootstrap >/dev/null
+fi
+
+dockerd --host "$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
+  --bridge=none --iptables=false --ip-forward=false --ip-masq=false >"$WORK/dockerd.log" 2>&1 &
+DAEMON=$!
+cleanup() {
+  docker --host "$SOCK" rm -f crypto-predict-test >/dev/null 2>&1 || true
+  kill "$DAEMON" 2>/dev/null || true
+  wait "$DAEMON" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 60); do docker --host "$SOCK" info >/dev/null 2>&1 && break; sleep 1; done
+docker --host "$SOCK" info >/dev/null
+
+# The stand-in base is re-imported each run, so it always carries this machine's trust settings.
+if true; then
+  ROOTFS="$WORK/rootfs"
+  if [ ! -x "$ROOTFS/usr/bin/python3.11" ]; then
+    rm -rf "$ROOTFS"
+    debootstrap --variant=minbase --include=python3.11,python3-pip,python3-venv,ca-certificates bookworm "$ROOTFS" >"$WORK/debootstrap.log"
+  fi
+  # Make it behave like the official python:3.11-slim image: `python` on PATH, pip allowed system-wide.
+  ln -sf /usr/bin/python3.11 "$ROOTFS/usr/local/bin/python"
+  rm -f "$ROOTFS"/usr/lib/python3*/EXTERNALLY-MANAGED
+  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+  # Package-index traffic here goes through this machine's CA: give the stand-in base the same trust and pip
+  # settings the host has (the official base image needs nothing of the kind on a normal network).
+  cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
+  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$ROOTFS/etc/pip.conf"
+  tar -C "$ROOTFS" -c . | docker --host "$SOCK" import - "$BASE" >/dev/null
+fi
+
+# The build stage fetches packages from the package index, so it uses the host's network.
+docker --host "$SOCK" build --network host --build-arg PYTHON_IMAGE="$BASE" --build-arg SOURCE=embedded \
+  --build-arg GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo unknown)" -t "$IMAGE" .
+
+PORT=18080
+docker --host "$SOCK" run -d --name crypto-predict-test --network host -e PORT=$PORT "$IMAGE" >/dev/null
+for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
+answer=$(curl -fsS "http://127.0.0.1:$PORT/bitcoin?date=2025-01-01")
+echo "/bitcoin: $answer"
+echo "$answer" | python3 -c 'import json, sys; b = json.load(sys.stdin); assert b["prediction_low"] <= b["prediction"] <= b["prediction_high"], b'
+user=$(docker --host "$SOCK" exec crypto-predict-test id -u)
+[ "$user" != 0 ] || { echo "the container runs as root"; exit 1; }
+echo "user id: $user"
+if docker --host "$SOCK" exec crypto-predict-test python -c "import prophet" 2>/dev/null; then
+  echo "prophet is in the final image"; exit 1
+fi
+echo "prophet: absent from the final image"
+docker --host "$SOCK" image inspect "$IMAGE" --format 'image size: {{.Size}} bytes' 
+docker --host "$SOCK" image inspect "$BASE" --format 'base image size: {{.Size}} bytes'
+echo "image-test: passed"
