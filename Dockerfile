@@ -16,8 +16,10 @@ COPY train.py ./
 COPY data ./data
 COPY cryptopredict ./cryptopredict
 # A failed gate exits non-zero, which fails the build: no image is made from a model worse than the gate.
+# data/cache holds the bars fetched by earlier runs (the workflow restores it), so only new bars are fetched;
+# the updated cache stays in this stage for the workflow to save again.
 RUN GIT_COMMIT="${GIT_COMMIT}" python train.py --source "${SOURCE}" ${UNTIL:+--until "${UNTIL}"} \
-        --model-dir /build/model --report /build/model-report.html
+        --bars-cache /build/data/cache --model-dir /build/model --report /build/model-report.html
 
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PORT=8080 HOST=0.0.0.0 MODEL_DIR=/app/model

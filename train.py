@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse to train on fewer bars (default: {DEFAULT_MIN_ROWS})",
     )
     parser.add_argument(
+        "--bars-cache",
+        type=Path,
+        metavar="DIR",
+        default=Path(os.environ["BARS_CACHE"]) if os.environ.get("BARS_CACHE") else None,
+        help="keep fetched Alpaca bars here and fetch only what is new next time (default: $BARS_CACHE, or none)",
+    )
+    parser.add_argument(
         "--until",
         type=dt.date.fromisoformat,
         metavar="DATE",
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         min_rows=args.min_rows,
         model_dir=args.model_dir,
         until=args.until,
+        bars_cache=args.bars_cache,
         report_path=args.report,
         git_commit=os.environ.get("GIT_COMMIT") or None,
         backtest_plan=choose_plan(args),

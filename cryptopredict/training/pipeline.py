@@ -23,6 +23,7 @@ from cryptopredict.settings import (
     DEFAULT_TIMEFRAME,
 )
 from cryptopredict.training.backtest import BacktestPlan, backtest
+from cryptopredict.training.barcache import fetch_with_cache
 from cryptopredict.training.bars import (
     AlpacaOptions,
     BarsError,
@@ -59,6 +60,7 @@ class TrainSettings:
     report_path: Path | None = None
     git_commit: str | None = None
     gate: GateThresholds = field(default_factory=GateThresholds)
+    bars_cache: Path | None = None  # a folder of fetched bars, so live retrains fetch only what is new
     backtest_plan: BacktestPlan | None = None  # None: the default plan for the timeframe
     alpaca: AlpacaOptions = field(default_factory=AlpacaOptions)
 
@@ -71,7 +73,12 @@ def load_bars(settings: TrainSettings, now: dt.datetime) -> tuple[pd.DataFrame, 
     """Bars from the chosen source from `settings.start` on, validated, with a description of their origin."""
     start = dt.datetime.combine(settings.start, dt.time(), tzinfo=dt.UTC)
     if settings.source == "alpaca":
-        frame = fetch_alpaca_bars(settings.symbol, settings.timeframe, start, now, settings.alpaca)
+        if settings.bars_cache:
+            frame = fetch_with_cache(
+                settings.bars_cache, settings.symbol, settings.timeframe, start, now, settings.alpaca
+            )
+        else:
+            frame = fetch_alpaca_bars(settings.symbol, settings.timeframe, start, now, settings.alpaca)
         origin: dict[str, Any] = {"kind": "alpaca", "feed": "us", "url": settings.alpaca.url_override or "default"}
         staleness_now: dt.datetime | None = now
     else:
