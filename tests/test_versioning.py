@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from scripts.next_version import choose_version
+from tests.servers import ROOT
 
 
 def test_first_push_starts_at_0_1_0() -> None:
@@ -28,3 +34,25 @@ def test_a_commit_that_has_a_version_keeps_it_even_on_a_push_rerun() -> None:
 def test_a_scheduled_run_before_any_release_is_refused() -> None:
     with pytest.raises(SystemExit, match="push to main once"):
         choose_version("schedule", [], [])
+
+
+def test_the_job_summary_model_card(trained_model_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/model_card.py", str(trained_model_dir / "manifest.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"## Model {manifest['model_version']}: BTC/USD 1Day"
+    assert "gate passed" in result.stdout
+    table = [line for line in lines if line.startswith("|")]
+    assert table[0].startswith("| horizon | model MAPE | naive MAPE | ratio |")
+    assert [row.split("|")[1].strip() for row in table[2:]] == ["1 day", "7 days", "30 days"]
+    # The summary step runs on a bare runner: the script must not need the training dependencies.
+    probe = "import runpy, sys; sys.modules['plotly'] = None; sys.modules['pandas'] = None\n"
+    probe += f"sys.argv = ['model_card.py', {str(trained_model_dir / 'manifest.json')!r}]\n"
+    probe += "runpy.run_path('scripts/model_card.py', run_name='__main__')"
+    assert subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True).returncode == 0
