@@ -56,12 +56,21 @@ class ForecastTable:
     def end(self) -> int:
         return self.start + (len(self.prediction) - 1) * self.step
 
-    def lookup(self, epoch: float) -> Point:
-        """The values at `epoch`, interpolated linearly between the two neighbouring bars."""
+    @property
+    def last_row(self) -> int:
+        """The row of the last observed bar."""
+        return (self.last_bar - self.start) // self.step
+
+    def require_inside(self, epoch: float) -> None:
+        """Raise OutOfRange unless `epoch` lies between the first and the last row."""
         if not self.start <= epoch <= self.end:
             raise OutOfRange(
                 f"{format_utc(epoch)} is outside this model's range {format_utc(self.start)} to {format_utc(self.end)}"
             )
+
+    def lookup(self, epoch: float) -> Point:
+        """The values at `epoch`, interpolated linearly between the two neighbouring bars."""
+        self.require_inside(epoch)
         index, remainder = divmod(epoch - self.start, self.step)
         i = int(index)
         if remainder == 0 or i + 1 >= len(self.prediction):
@@ -76,12 +85,8 @@ class ForecastTable:
 
     def rows_between(self, first: float, last: float) -> range:
         """Rows of the grid points from `first` to `last` inclusive; both must lie inside the table."""
-        for epoch in (first, last):
-            if not self.start <= epoch <= self.end:
-                raise OutOfRange(
-                    f"{format_utc(epoch)} is outside this model's range "
-                    f"{format_utc(self.start)} to {format_utc(self.end)}"
-                )
+        self.require_inside(first)
+        self.require_inside(last)
         return range(-int((self.start - first) // self.step), int((last - self.start) // self.step) + 1)
 
     def time_of(self, row: int) -> int:

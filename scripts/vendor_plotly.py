@@ -8,9 +8,13 @@ plotly Python package for one 4.8 MB script, so the script travels with the code
 from __future__ import annotations
 
 import gzip
-import os
+import sys
 from importlib import metadata, resources
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptopredict.files import write_atomically
 
 TARGET = Path(__file__).resolve().parent.parent / "cryptopredict" / "serving" / "static" / "vendor"
 
@@ -21,10 +25,8 @@ def main() -> int:
     version = data[:200].decode().split("plotly.js v", 1)[1].split()[0]
     TARGET.mkdir(parents=True, exist_ok=True)
     target = TARGET / "plotly.min.js.gz"
-    tmp = target.with_suffix(".tmp")
     # mtime=0 keeps the file byte-for-byte reproducible
-    tmp.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
-    os.replace(tmp, target)
+    write_atomically(target, gzip.compress(data, compresslevel=9, mtime=0))
     (TARGET / "PROVENANCE.md").write_text(
         f"`plotly.min.js.gz` is plotly.js v{version} (MIT licence), taken unchanged from the `plotly` "
         f"{metadata.version('plotly')} wheel on PyPI (`plotly/package_data/plotly.min.js`) and gzipped by "

@@ -11,7 +11,7 @@ from cryptopredict.artifact import load_artifact
 
 def test_history_rows_are_one_bar_ahead_forecasts_from_the_previous_close(trained_model_dir: Path) -> None:
     table = load_artifact(trained_model_dir).forecast
-    last = (table.last_bar - table.start) // table.step
+    last = table.last_row
     for i in range(1, last + 1):
         previous = table.actual[i - 1]
         assert previous is not None
@@ -23,7 +23,7 @@ def test_history_rows_are_one_bar_ahead_forecasts_from_the_previous_close(traine
 def test_future_rows_are_anchored_at_the_last_close_and_widen(trained_model_dir: Path) -> None:
     table = load_artifact(trained_model_dir).forecast
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
-    last = (table.last_bar - table.start) // table.step
+    last = table.last_row
     last_close = table.actual[last]
     assert last_close is not None
     assert all(value is None for value in table.actual[last + 1 :])

@@ -14,7 +14,7 @@ ASSETS = {
     "chart.js": "application/javascript",
     "chart.css": "text/css",
 }
-PLOTLY = STATIC / "vendor" / "plotly.min.js.gz"
+PLOTLY_GZ = "vendor/plotly.min.js.gz"
 # Scripts only from this origin. Plotly writes <style> elements and inline style attributes as it draws, so
 # styles need 'unsafe-inline'; nothing else is loosened.
 CONTENT_SECURITY_POLICY = (
@@ -35,7 +35,7 @@ def get_page() -> Response:
 
 @bp.get("/assets/plotly.min.js")
 def get_plotly() -> Response:
-    compressed = read_static("vendor/plotly.min.js.gz")
+    compressed = read_static(PLOTLY_GZ)
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         response = Response(compressed, mimetype="application/javascript")
         response.headers["Content-Encoding"] = "gzip"
@@ -49,7 +49,7 @@ def get_plotly() -> Response:
 
 @cache
 def _inflated() -> bytes:
-    return gzip.decompress(read_static("vendor/plotly.min.js.gz"))
+    return gzip.decompress(read_static(PLOTLY_GZ))
 
 
 @bp.get("/assets/<name>")

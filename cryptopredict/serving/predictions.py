@@ -156,7 +156,9 @@ def forecast_between(artifact: Artifact, start: dt.datetime | None, end: dt.date
     first = start.timestamp() if start else max(table.start, table.last_bar - DEFAULT_PAST_DAYS * 86_400)
     last = end.timestamp() if end else min(table.end, table.last_bar + DEFAULT_AHEAD_DAYS * 86_400)
     for name, moment in (("start", first), ("end", last)):
-        if not table.start <= moment <= table.end:
+        try:
+            table.require_inside(moment)
+        except OutOfRange:
             abort_out_of_range(table, name, moment)
     if first > last:
         abort(422, message=f"start {format_utc(first)} is after end {format_utc(last)}")

@@ -295,7 +295,6 @@ class BacktestResult:
     band: Band
     table: list[dict[str, Any]]
     plan: BacktestPlan
-    first_origin: pd.Timestamp
     last_origin: pd.Timestamp
     first_scored: pd.Timestamp
     refits: int  # fits whose forecasts are scored
@@ -332,7 +331,6 @@ def backtest(bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: Backtes
         band=calibrate_band(paths, damping, spec.timeframe, interval),
         table=score(paths, damping, spec.timeframe, interval),
         plan=plan,
-        first_origin=paths[0].origin,
         last_origin=paths[-1].origin,
         first_scored=next(p.origin for p in paths if p.scored),
         refits=len({p.fit for p in paths if p.scored}),

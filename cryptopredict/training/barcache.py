@@ -8,12 +8,11 @@ whole fetch succeeded: an interrupted or failed fetch leaves the cache as it was
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from cryptopredict.files import write_atomically
 from cryptopredict.settings import timeframe_seconds
 from cryptopredict.training.bars import AlpacaOptions, fetch_alpaca_bars, naive_utc, read_csv_bars
 
@@ -24,17 +23,10 @@ def cache_path(folder: Path, symbol: str, timeframe: str) -> Path:
     return Path(folder) / f"{symbol.replace('/', '-').lower()}-{timeframe}.csv"
 
 
-def write_cache(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            out = frame.assign(timestamp=frame["ds"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).drop(columns="ds")
-            out[["timestamp", *[c for c in out.columns if c != "timestamp"]]].to_csv(handle, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def render_csv(frame: pd.DataFrame) -> str:
+    """Bars in the CSV form `read_csv_bars` reads: `timestamp` first, as ISO 8601 UTC."""
+    out = frame.assign(timestamp=frame["ds"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).drop(columns="ds")
+    return out[["timestamp", *[c for c in out.columns if c != "timestamp"]]].to_csv(index=False)
 
 
 def fetch_with_cache(
@@ -58,5 +50,5 @@ def fetch_with_cache(
     else:
         merged = fresh
     merged = merged.drop_duplicates("ds", keep="last").sort_values("ds").reset_index(drop=True)
-    write_cache(path, merged)
+    write_atomically(path, render_csv(merged))
     return merged[merged["ds"] >= naive_utc(start)].reset_index(drop=True)

@@ -15,10 +15,15 @@ def _percent(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}%}"
 
 
+def horizon_label(row: dict[str, Any]) -> str:
+    """'1 day', '7 days', '24 hours'."""
+    return f"{row['horizon']} {row['unit']}{'s' if row['horizon'] != 1 else ''}"
+
+
 def _row_cells(row: dict[str, Any]) -> list[str]:
     model, naive = row["model"], row["naive"]
     return [
-        f"{row['horizon']} {row['unit']}{'s' if row['horizon'] != 1 else ''}",
+        horizon_label(row),
         f"{model['mape']:.2%}",
         f"{naive['mape']:.2%}",
         f"{row['mape_ratio']:.3f}",

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptopredict.training.card import horizon_label
+
 
 @dataclass(frozen=True)
 class GateThresholds:
@@ -21,15 +23,11 @@ class GateThresholds:
         }
 
 
-class GateFailed(RuntimeError):
-    """The new model missed a threshold; the message lists every check that failed."""
-
-
 def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -> list[str]:
     """Every failed check, as readable lines; empty when the model passes."""
     failures = []
     for row in table:
-        name = f"{row['horizon']} {row['unit']}{'s' if row['horizon'] != 1 else ''}"
+        name = horizon_label(row)
         if not row["mape_ratio"] <= thresholds.max_mape_ratio:
             failures.append(f"{name}: MAPE ratio to naive {row['mape_ratio']:.3f} > {thresholds.max_mape_ratio:.2f}")
         coverage = row["model"]["coverage"]

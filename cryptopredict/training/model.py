@@ -97,13 +97,6 @@ def log_trend(model: Prophet, times: pd.DatetimeIndex | pd.Series) -> np.ndarray
     return model.predict(pd.DataFrame({"ds": pd.DatetimeIndex(times)}))["yhat"].to_numpy()
 
 
-def forecast_path(model: Prophet, bars: pd.DataFrame, horizon: int, step: pd.Timedelta) -> tuple[float, np.ndarray]:
-    """The last close and the undamped log change Prophet expects 1..horizon bars after it."""
-    last = bars["ds"].iloc[-1]
-    trend = log_trend(model, [last + step * h for h in range(horizon + 1)])
-    return float(bars["close"].iloc[-1]), trend[1:] - trend[0]
-
-
 def serialise_model(model: Prophet) -> bytes:
     """Prophet's own JSON form (never pickle: unpickling runs code)."""
     return model_to_json(model).encode()

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from cryptopredict.artifact import FORECAST_FILE, MODEL_FILE, sha256_hex, write_artifact
+from cryptopredict.files import write_atomically
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
@@ -37,7 +38,7 @@ from cryptopredict.training.bars import (
 )
 from cryptopredict.training.gate import GateThresholds, find_failures
 from cryptopredict.training.model import ModelSpec, fit_model, fit_window, materialise_forecast, serialise_model
-from cryptopredict.training.report import render_report, write_report
+from cryptopredict.training.report import render_report
 
 Source = Literal["embedded", "alpaca", "csv"]
 RECORDED_PACKAGES = ("prophet", "cmdstanpy", "pandas", "numpy", "alpaca-py")
@@ -167,7 +168,7 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
         manifest = write_artifact(
             settings.model_dir, {FORECAST_FILE: forecast_bytes, MODEL_FILE: serialise_model(model)}, manifest
         )
-    write_report(report_path, render_report(table, manifest, failures))
+    write_atomically(report_path, render_report(table, manifest, failures))
     return TrainResult(manifest=manifest, failures=failures, report_path=report_path)
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -16,8 +13,8 @@ from cryptopredict.training.card import format_table
 
 
 def _forecast_figure(table: ForecastTable, history_bars: int) -> go.Figure:
-    times = [format_utc(table.start + i * table.step) for i in range(len(table.prediction))]
-    last = (table.last_bar - table.start) // table.step
+    times = [format_utc(table.time_of(row)) for row in range(len(table.prediction))]
+    last = table.last_row
     begin = max(0, last - history_bars)
     ahead = slice(last, len(times))
     figure = go.Figure()
@@ -93,18 +90,3 @@ pre{{background:#f5f5f5;padding:1em}}</style>
 {"".join(parts)}
 </body></html>
 """
-
-
-def write_report(path: Path, text: str) -> None:
-    """Write atomically: a reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
