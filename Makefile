@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench notebook chromium image-test
+.PHONY: serve train test lint clean quality bench soak notebook chromium image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ quality: $(VENV)/.deps
 ## bench: serving speed and footprint under wrk on loopback against the targets (needs wrk: apt-get install wrk)
 bench: $(VENV)/.deps
 	$(BIN)/python scripts/bench.py --json bench.json
+
+## soak: 60 s of wrk at 32 connections, valid and invalid dates mixed: 5xx, socket errors, memory growth
+soak: $(VENV)/.deps
+	$(BIN)/python scripts/soak.py --json soak.json
 
 ## notebook: run train.ipynb top to bottom into train.executed.ipynb (the committed notebook stays clean)
 notebook: $(VENV)/.dev-deps

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -14,8 +13,8 @@ __all__ = ["create_app", "main"]
 
 
 def main() -> int:
-    """Serve with Waitress on HOST:PORT (default 0.0.0.0:8080) with THREADS worker threads."""
-    import waitress
+    """Serve with Waitress on HOST:PORT (default 0.0.0.0:8080) with THREADS threads; SIGTERM drains, then exits 0."""
+    from cryptopredict.serving.server import serve  # Waitress only when serving, not for `--call api:create_app`
 
     try:
         options = read_server_options(os.environ)
@@ -23,13 +22,8 @@ def main() -> int:
     except (ArtifactError, SettingsError) as exc:
         print(f"api: refusing to start: {exc}", file=sys.stderr)
         return 1
-    # Waitress warns on every request that finds all threads busy: under load that is a log line per request,
-    # which costs throughput and says nothing a latency graph does not.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    print(
-        f"api: serving model {app.extensions['artifact'].version} on http://{options.host}:{options.port}", flush=True
-    )
-    waitress.serve(app, host=options.host, port=options.port, threads=options.threads, ident="crypto-predict")
+    print(f"api: serving model {app.extensions['artifact'].version}", flush=True)
+    serve(app, options)
     return 0
 
 

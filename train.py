@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
             url_override=os.environ.get("ALPACA_DATA_URL") or None,
             retry_wait_seconds=float(os.environ.get("ALPACA_RETRY_WAIT_SECONDS") or 3),
+            timeout_seconds=float(os.environ.get("ALPACA_TIMEOUT_SECONDS") or 30),
         ),
     )
     try:

@@ -5,11 +5,13 @@ Both sides use this module, so it needs only the standard library.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,14 @@ class Artifact:
     @property
     def version(self) -> str:
         return str(self.manifest["model_version"])
+
+    @property
+    def trained_at(self) -> float:
+        """When the model was trained, in epoch seconds."""
+        return dt.datetime.fromisoformat(self.manifest["trained_at"].replace("Z", "+00:00")).timestamp()
+
+    def age_seconds(self) -> float:
+        return time.time() - self.trained_at
 
 
 def sha256_hex(data: bytes) -> str:
@@ -135,4 +145,9 @@ def load_artifact(model_dir: Path) -> Artifact:
         forecast = ForecastTable.from_json(contents[FORECAST_FILE])
     except (ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"model file {Path(model_dir) / FORECAST_FILE} is malformed: {exc}") from None
-    return Artifact(manifest=manifest, forecast=forecast)
+    artifact = Artifact(manifest=manifest, forecast=forecast)
+    try:
+        artifact.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
+    except (KeyError, AttributeError, ValueError):
+        raise ArtifactError(f"{Path(model_dir) / MANIFEST_FILE} has no valid trained_at") from None
+    return artifact

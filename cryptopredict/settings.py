@@ -16,6 +16,8 @@ DEFAULT_MIN_ROWS = 90
 DEFAULT_MODEL_DIR = Path("model")
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 8
+DEFAULT_MAX_MODEL_AGE_SECONDS = 24 * 3600
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 20
 
 # Alpaca's names for the bar lengths we support, and their length in seconds.
 TIMEFRAME_SECONDS: dict[str, int] = {"1Day": 86_400, "1Hour": 3_600}
@@ -55,15 +57,29 @@ class ServerOptions:
     host: str
     port: int
     threads: int
+    shutdown_grace_seconds: int
 
 
 def read_server_options(environ: Mapping[str, str]) -> ServerOptions:
-    """HOST, PORT and THREADS, as hosting platforms set them."""
+    """HOST, PORT, THREADS and SHUTDOWN_GRACE_SECONDS (how long SIGTERM waits for requests in flight)."""
     return ServerOptions(
         host=environ.get("HOST", "").strip() or "0.0.0.0",
         port=read_int(environ, "PORT", DEFAULT_PORT),
         threads=read_int(environ, "THREADS", DEFAULT_THREADS),
+        shutdown_grace_seconds=read_int(environ, "SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS, minimum=0),
     )
+
+
+def read_flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read on/off from the environment: 1/true/yes/on or 0/false/no/off."""
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not on or off (use 1/true/on or 0/false/off)")
 
 
 def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
@@ -75,4 +91,12 @@ def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
         config["CORS_ORIGINS"] = [o.strip() for o in environ["CORS_ORIGINS"].split(",") if o.strip()]
     if environ.get("SYMBOL", "").strip():
         config["SYMBOL"] = environ["SYMBOL"].strip()
+    if environ.get("RATE_LIMIT", "").strip():
+        config["RATE_LIMIT"] = environ["RATE_LIMIT"].strip()
+    if environ.get("TRUSTED_PROXIES", "").strip():
+        config["TRUSTED_PROXIES"] = read_int(environ, "TRUSTED_PROXIES", 0, minimum=0)
+    if environ.get("MAX_MODEL_AGE_SECONDS", "").strip():
+        config["MAX_MODEL_AGE_SECONDS"] = read_int(environ, "MAX_MODEL_AGE_SECONDS", DEFAULT_MAX_MODEL_AGE_SECONDS)
+    if environ.get("ACCESS_LOG", "").strip():
+        config["ACCESS_LOG"] = read_flag(environ, "ACCESS_LOG", True)
     return config

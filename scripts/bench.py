@@ -78,12 +78,16 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> dict[str, float]:
-    """Run wrk and return requests/s, request count, errors and latency percentiles in ms."""
+def run_wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> str:
+    """Run wrk on loopback for `seconds` (it stops by itself) and return what it printed."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s"]
     if script:
         command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    return subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 60).stdout
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, request count, socket errors, non-2xx answers and latency percentiles (ms) from wrk's output."""
     units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
     def latency(percent: str) -> float:
@@ -100,6 +104,10 @@ def wrk(url: str, seconds: float, connections: int, script: Path | None = None) 
         "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
     }
+
+
+def wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> dict[str, float]:
+    return parse_wrk(run_wrk(url, seconds, connections, script))
 
 
 def dates_script(folder: Path, first_epoch: int, last_epoch: int) -> Path:

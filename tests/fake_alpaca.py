@@ -7,12 +7,29 @@ import json
 import math
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BARS_PATH = "/v1beta3/crypto/us/bars"
+
+
+@dataclass(frozen=True)
+class Hang:
+    """In a script: say nothing for `seconds`, then answer with the real page."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """In a script: the real page, cut off halfway (as a dropped connection through a proxy would leave it)."""
+
+
+PAGE = None  # in a script: the real page
+Answer = tuple[int, str] | Hang | Truncated | None
 
 
 def make_daily_bars(first: dt.date, count: int, start_price: float = 30_000.0) -> list[dict[str, Any]]:
@@ -40,12 +57,15 @@ def make_daily_bars(first: dt.date, count: int, start_price: float = 30_000.0) -
 
 @dataclass
 class FakeAlpaca:
-    """Serves `bars` for one symbol in pages of `page_size`; `script` holds (status, body) answers served first."""
+    """Serves `bars` for one symbol in pages of `page_size`.
+
+    `script` holds the answers to the first requests, in order: a (status, body), `PAGE`, `Hang` or `Truncated`.
+    """
 
     symbol: str = "BTC/USD"
     bars: list[dict[str, Any]] = field(default_factory=list)
     page_size: int = 100
-    script: list[tuple[int, str]] = field(default_factory=list)
+    script: list[Answer] = field(default_factory=list)
     requests: list[dict[str, list[str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -58,17 +78,26 @@ class FakeAlpaca:
                 fake.requests.append(query)
                 if parts.path != BARS_PATH:
                     return self._send(404, json.dumps({"message": "not found"}))
-                if fake.script:
-                    return self._send(*fake.script.pop(0))
-                return self._send(200, json.dumps(fake.page(query)))
+                answer = fake.script.pop(0) if fake.script else PAGE
+                if isinstance(answer, tuple):
+                    return self._send(*answer)
+                if isinstance(answer, Hang):
+                    time.sleep(answer.seconds)
+                body = json.dumps(fake.page(query))
+                if isinstance(answer, Truncated):
+                    body = body[: len(body) // 2]
+                return self._send(200, body)
 
             def _send(self, status: int, body: str) -> None:
                 payload = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,7 +74,7 @@ def test_a_tampered_model_stops_the_server_with_a_clear_message(model_dir: Path)
 def test_serving_imports_neither_prophet_pandas_nor_alpaca(trained_model_dir: Path) -> None:
     probe = (
         "import sys, api\n"
-        f"app = api.create_app({{'MODEL_DIR': {str(trained_model_dir)!r}}})\n"
+        f"app = api.create_app({{'MODEL_DIR': {str(trained_model_dir)!r}, 'ACCESS_LOG': False}})\n"
         "c = app.test_client()\n"
         "assert c.get('/bitcoin?date=2024-12-01').status_code == 200\n"
         "assert c.get('/openapi.json').status_code == 200\n"
@@ -81,15 +88,19 @@ def test_serving_imports_neither_prophet_pandas_nor_alpaca(trained_model_dir: Pa
 
 def test_serving_imports_only_what_requirements_api_lists(trained_model_dir: Path) -> None:
     probe = (
-        "import importlib.metadata as md, json, sys, api\n"
-        f"app = api.create_app({{'MODEL_DIR': {str(trained_model_dir)!r}}})\n"
+        # PyYAML is here only for the test tools; apispec uses it when present. The image has none, so neither may we.
+        "import importlib.metadata as md, json, sys\n"
+        "sys.modules['yaml'] = None\n"
+        "import api\n"
+        f"app = api.create_app({{'MODEL_DIR': {str(trained_model_dir)!r}, 'ACCESS_LOG': False}})\n"
         "c = app.test_client()\n"
         "for url in ('/bitcoin?date=2024-12-01', '/bitcoin?date=bad', '/model', '/openapi.json', '/docs'):\n"
         "    c.get(url)\n"
         "import waitress\n"
         # _distutils_hack is loaded by setuptools' .pth file in any virtualenv, before any code of ours runs.
         "ours = {'api', 'cryptopredict', '__main__', '_distutils_hack'}\n"
-        "tops = {m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names) - ours\n"
+        "loaded = [name for name, module in sys.modules.items() if module is not None]\n"
+        "tops = {m.split('.')[0] for m in loaded} - set(sys.stdlib_module_names) - ours\n"
         "owners = md.packages_distributions()\n"
         "print(json.dumps(sorted({d for t in tops for d in owners.get(t, [t])})))\n"
     )
@@ -119,3 +130,121 @@ def test_importing_api_has_no_side_effects() -> None:
     # No model is loaded, no server started, nothing printed: the import succeeds even with no model.
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True False"
+
+
+def test_the_real_server_logs_json_lines_and_names_no_version(trained_model_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "stdout.log"
+    with log.open("w") as stdout, running_api(trained_model_dir, stdout) as base:
+        status, _, headers = get(f"{base}/bitcoin?date=2024-12-01")
+        assert status == 200
+        assert headers["Server"] == "crypto-predict"  # Waitress's own name and version are not sent
+        assert not any(ch.isdigit() for ch in headers["Server"])
+        request_id = {k.lower(): v for k, v in headers.items()}["x-request-id"]  # Waitress title-cases names
+    lines = log.read_text().splitlines()
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any(e["request_id"] == request_id and e["target"] == "/bitcoin?date=2024-12-01" for e in logged)
+    assert lines[-1] == "api: stopped"
+
+
+def fetch_until_refused(base: str, stop: threading.Event, outcomes: list[str], answered: set[str]) -> None:
+    """GET /bitcoin in a loop on fresh connections, recording how each one ended and the ids of full answers."""
+    i = 0
+    while not stop.is_set():
+        i += 1
+        try:
+            with urllib.request.urlopen(f"{base}/bitcoin?date=2024-12-{i % 28 + 1:02d}", timeout=10) as response:
+                json.load(response)  # a cut-off body fails here
+                outcomes.append(str(response.status))
+                answered.add(response.headers["X-Request-ID"])
+        except urllib.error.HTTPError as error:
+            outcomes.append(str(error.code))
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ConnectionRefusedError):
+                outcomes.append("refused")  # the listener is closed: the server has stopped taking work
+                return
+            outcomes.append(type(error.reason).__name__)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            outcomes.append(type(error).__name__)
+
+
+def test_sigterm_under_load_finishes_requests_in_flight_and_exits_0(trained_model_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "stdout.log").open("w")
+    process = start([sys.executable, "api.py"], trained_model_dir, port, log)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base, process)
+    expected = gzip.decompress((ROOT / "cryptopredict/serving/static/vendor/plotly.min.js.gz").read_bytes())
+    # A slow reader of a 4.6 MB answer: a tiny receive buffer keeps most of it waiting in the server at SIGTERM.
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", port))
+    slow.sendall(b"GET /assets/plotly.min.js HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: identity\r\n\r\n")
+    received = slow.recv(4096)
+    stop = threading.Event()
+    outcomes: list[list[str]] = [[] for _ in range(6)]
+    answered: set[str] = set()
+    workers = [threading.Thread(target=fetch_until_refused, args=(base, stop, o, answered)) for o in outcomes]
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(1.0)
+        # Twice, as when a supervisor and `timeout` both pass one on: the second must not deadlock the first.
+        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the server is draining now; the slow reader has most of its answer still to come
+        assert process.poll() is None, "the server exited with an answer still being sent"
+        while chunk := slow.recv(65536):
+            received += chunk
+        _, err = process.communicate(timeout=30)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=30)
+        slow.close()
+        log.close()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert body == expected  # every byte, though the process was told to stop while sending it
+    finished = [o for per_worker in outcomes for o in per_worker]
+    assert finished.count("200") > 50
+    # Every request the server took in (its access log) reached its client in full, the ones in flight at
+    # SIGTERM included. A client can only fail at the door: refused once the listener is closed, or reset if it
+    # connected in the instant between the last accept and the close, before the server read anything.
+    logged = [json.loads(line) for line in (tmp_path / "stdout.log").read_text().splitlines() if line[:1] == "{"]
+    assert {e["request_id"] for e in logged if e["route"] == "/bitcoin"} == answered
+    assert set(finished) <= {"200", "refused", "ConnectionResetError"}, sorted(set(finished))
+    assert all(per_worker and per_worker[-1] == "refused" for per_worker in outcomes)
+
+
+def read_only(folder: Path, command: list[str]) -> list[str]:
+    """`command`, run where `folder` is read-only: a read-only bind mount as root (which ignores file modes),
+    else file modes."""
+    if os.geteuid() == 0:
+        script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+        return ["unshare", "--mount", "sh", "-c", script, "sh", str(folder), *command]
+    for path in [folder, *folder.iterdir()]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    return command
+
+
+def test_a_read_only_model_folder_is_served(model_dir: Path) -> None:
+    probe = f"open({str(model_dir / 'probe')!r}, 'w')"
+    denied = subprocess.run(read_only(model_dir, [sys.executable, "-c", probe]), capture_output=True, text=True)
+    assert "Read-only file system" in denied.stderr or "Permission denied" in denied.stderr, denied.stderr
+
+    port = free_port()
+    process = start(read_only(model_dir, [sys.executable, "api.py"]), model_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        assert get(f"{base}/bitcoin?date=2024-12-01")[0] == 200
+        assert get(f"{base}/ready")[0] == 200
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+            assert b"crypto_predict_model_age_seconds" in response.read()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err

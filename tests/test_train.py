@@ -10,7 +10,7 @@ import pytest
 
 import train
 from tests.conftest import SMALL_PLAN, SMALL_START
-from tests.fake_alpaca import FakeAlpaca, make_daily_bars
+from tests.fake_alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, make_daily_bars
 
 SMALL = [
     "--start", SMALL_START.isoformat(), "--horizon-days", "30",
@@ -80,16 +80,44 @@ def test_training_on_live_alpaca_bars(fake_alpaca: FakeAlpaca, tmp_path: Path, m
     assert len(fake_alpaca.requests) == 4  # pages of 100
 
 
-def test_repeated_alpaca_5xx_keeps_the_previous_model(
-    fake_alpaca: FakeAlpaca, model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        pytest.param(
+            [PAGE, Hang(3.0)], "Alpaca bars request for BTC/USD timed out: no answer within 0.5 s", id="timeout"
+        ),
+        pytest.param(
+            [PAGE, Truncated()],
+            "Alpaca answered the bars request for BTC/USD with a body that is not valid JSON (cut off in transit?)",
+            id="truncated-json",
+        ),
+        pytest.param([PAGE, PAGE, *[(500, '{"message": "internal"}')] * 4], "failed with HTTP 500", id="5xx-mid-pages"),
+    ],
+)
+def test_an_alpaca_fault_mid_fetch_fails_clearly_and_keeps_the_model(
+    script: list[Answer],
+    message: str,
+    fake_alpaca: FakeAlpaca,
+    model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    fake_alpaca.bars = make_daily_bars(today - dt.timedelta(days=300), 301)
+    fake_alpaca.script = list(script)
     before = snapshot(model_dir)
-    fake_alpaca.script = [(502, "<html>bad gateway</html>")] * 10
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     monkeypatch.setenv("ALPACA_RETRY_WAIT_SECONDS", "0.01")
-    assert train.main(["--source", "alpaca", "--model-dir", str(model_dir)]) == 1
-    assert "failed with HTTP 502" in capsys.readouterr().err
+    monkeypatch.setenv("ALPACA_TIMEOUT_SECONDS", "0.5")
+    args = ["--source", "alpaca", "--start", str(today - dt.timedelta(days=300)), "--model-dir", str(model_dir)]
+    assert train.main(args) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.strip().endswith("the current model is unchanged")
+    assert len(err.strip().splitlines()) == 1
+    assert len(fake_alpaca.requests) >= 2  # the fault came after a good first page
     assert snapshot(model_dir) == before
+    assert not list(model_dir.parent.glob(".*"))  # no staging folder left behind
 
 
 def test_the_same_inputs_give_the_same_forecast(tmp_path: Path) -> None:

@@ -13,12 +13,23 @@ from flask_cors import CORS
 from cryptopredict.artifact import ArtifactError, load_artifact
 from cryptopredict.serving import docs, page, predictions, status
 from cryptopredict.serving.http import JsonApi
-from cryptopredict.settings import DEFAULT_MODEL_DIR, DEFAULT_SYMBOL, read_app_config
+from cryptopredict.serving.limits import install_limits
+from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
+from cryptopredict.settings import (
+    DEFAULT_MAX_MODEL_AGE_SECONDS,
+    DEFAULT_MODEL_DIR,
+    DEFAULT_SYMBOL,
+    read_app_config,
+)
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_DIR": str(DEFAULT_MODEL_DIR),
     "SYMBOL": DEFAULT_SYMBOL,
     "CORS_ORIGINS": "*",
+    "RATE_LIMIT": "",  # off; e.g. "60/minute;1000/hour" per client address
+    "TRUSTED_PROXIES": 0,  # proxies in front of us whose X-Forwarded-For we believe (1 on Render)
+    "MAX_MODEL_AGE_SECONDS": DEFAULT_MAX_MODEL_AGE_SECONDS,  # /ready answers 503 past this
+    "ACCESS_LOG": True,
     "API_TITLE": "Crypto Predict API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
@@ -46,6 +57,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.extensions["artifact"] = artifact
 
+    install_observability(app, artifact)
+    install_limits(app)
     api = JsonApi(app)
     api.register_blueprint(predictions.blp)
     api.register_blueprint(status.blp)
@@ -54,6 +67,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(page.add_security_headers)
     origins = app.config["CORS_ORIGINS"]
     # A public, credential-free API answers `*` rather than echoing each origin, which caches better.
-    CORS(app, origins=origins, methods=["GET", "HEAD", "OPTIONS"], send_wildcard=origins == "*")
+    CORS(
+        app,
+        origins=origins,
+        methods=["GET", "HEAD", "OPTIONS"],
+        send_wildcard=origins == "*",
+        expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+    )
 
     return app

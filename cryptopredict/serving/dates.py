@@ -8,20 +8,52 @@ import re
 FORMAT_HINT = (
     "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset, e.g. 2025-01-01 or 2025-01-01T12:00:00Z"
 )
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_MOMENT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})"
+
+# Exactly the values that parse, as one regular expression: the OpenAPI document publishes it, so clients and
+# fuzzers know what a valid date is (calendar rules included), and the parser checks the same one.
+_YEAR = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH_DAY = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"  # 31-day months
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"  # 30-day months
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"  # February; the 29th only in leap years, below
 )
-_LONGEST = len("2025-01-01T00:00:00.000000+00:00")
+_LEAP_DAY = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+_HOUR_MINUTE = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_TIME = f"T{_HOUR_MINUTE}(?::[0-5][0-9](?:\\.[0-9]{{1,6}})?)?(?:Z|[+-]{_HOUR_MINUTE})"
+DATE_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:{_TIME})?$"
+_DATE = re.compile(DATE_PATTERN)
+MAX_LENGTH = len("2025-01-01T00:00:00.000000+00:00")
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST = dt.datetime.max.replace(microsecond=0, tzinfo=dt.UTC)  # whole seconds: it is printed back
 
 
 def parse_utc(text: str) -> dt.datetime:
     """Return an aware UTC datetime, or raise ValueError with a message a client can act on."""
-    if len(text) > _LONGEST or not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
-        raise ValueError(FORMAT_HINT)
+    if len(text) > MAX_LENGTH or not _DATE.match(text):
+        raise ValueError(_explain(text))
+    if len(text) == 10:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     try:
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"{text} is not a valid date-time ({exc}); {FORMAT_HINT}") from None
+        return moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):  # CPython raises either, depending on the direction
+        # 0001-01-01T00:00+01:00 is a valid date-time before the first representable UTC instant (or after the
+        # last): it is out of any model's range, which the caller reports as such.
+        return _EARLIEST if moment.year == 1 else _LATEST
+
+
+# The shape alone, without the calendar: a value of this shape that does not parse breaks a calendar rule,
+# and Python's own message names it (month must be in 1..12, day is out of range for month, ...).
+_SHAPE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?"
+)
+
+
+def _explain(text: str) -> str:
+    """Say what is wrong with a value that does not match: which calendar rule it breaks, if that is the reason."""
+    if len(text) <= MAX_LENGTH and _SHAPE.fullmatch(text):
+        try:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            return f"{text} is not a valid date-time ({exc}); {FORMAT_HINT}"
+    return FORMAT_HINT

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,12 @@ class JsonApi(Api):
         headers = {**{k: v for k, v in error.get_headers() if k.lower() != "content-type"}, **(headers or {})}
         if "message" not in payload:
             payload["message"] = _describe(payload.get("errors")) or error.description or error.name
-        if code >= 500:
+        if isinstance(error, TooManyRequests):
+            payload["message"] = (
+                f"too many requests from your address (limit: {error.description}); "
+                "wait the number of seconds in Retry-After"
+            )
+        if isinstance(error, InternalServerError):
             # The original exception is logged; the client sees no internals.
             payload["message"] = "the server failed to answer; the error has been logged"
             payload.pop("errors", None)

@@ -12,7 +12,7 @@ from flask_smorest import abort
 
 from cryptopredict.artifact import Artifact
 from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
-from cryptopredict.serving.dates import FORMAT_HINT, parse_utc
+from cryptopredict.serving.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, parse_utc
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 
 blp = StrictBlueprint("bitcoin", __name__, url_prefix="/bitcoin", description="Bitcoin price predictions")
@@ -25,6 +25,11 @@ class UtcDateTime(ma.fields.Field):
         "required": f"is required; {FORMAT_HINT}",
         "invalid": FORMAT_HINT,
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The OpenAPI document gets the exact syntax the parser accepts.
+        metadata = {"type": "string", "pattern": DATE_PATTERN, "maxLength": MAX_LENGTH, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         if not isinstance(value, str):
@@ -43,7 +48,6 @@ class PredictionQuery(ma.Schema):
         required=True,
         metadata={
             "description": "A UTC day (YYYY-MM-DD) or an ISO 8601 date-time with Z or an offset",
-            "type": "string",
             "example": "2025-01-01",
         },
     )
@@ -118,14 +122,12 @@ class ForecastQuery(ma.Schema):
     start = UtcDateTime(
         metadata={
             "description": "First moment of the range, same format as `date` (default: 90 days before the last bar)",
-            "type": "string",
             "example": "2024-09-01",
         }
     )
     end = UtcDateTime(
         metadata={
             "description": "Last moment of the range (default: 30 days after the last bar)",
-            "type": "string",
             "example": "2024-12-01",
         }
     )

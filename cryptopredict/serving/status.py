@@ -6,8 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import current_app
+from flask_smorest import abort
 
-from cryptopredict.serving.http import StrictBlueprint
+from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 
 blp = StrictBlueprint("status", __name__, description="Service and model status")
 
@@ -15,6 +16,13 @@ blp = StrictBlueprint("status", __name__, description="Service and model status"
 class Health(ma.Schema):
     status = ma.fields.String(required=True, metadata={"example": "ok"})
     model_version = ma.fields.String(required=True)
+
+
+class Readiness(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"example": "ready"})
+    model_version = ma.fields.String(required=True)
+    model_age_seconds = ma.fields.Integer(required=True, metadata={"description": "Seconds since it was trained"})
+    max_model_age_seconds = ma.fields.Integer(required=True, metadata={"description": "Older than this is stale"})
 
 
 class FileEntry(ma.Schema):
@@ -95,6 +103,30 @@ class Manifest(ma.Schema):
 def get_health() -> dict[str, Any]:
     """The model is loaded and the service answers"""
     return {"status": "ok", "model_version": current_app.extensions["artifact"].version}
+
+
+@blp.route("/ready")
+@blp.response(200, Readiness())
+@blp.alt_response(503, schema=ErrorSchema, description="The model is older than allowed: retraining has stalled")
+def get_ready() -> dict[str, Any]:
+    """The model is fresh enough to serve (for dashboards and alerts; /health stays the liveness check)"""
+    artifact = current_app.extensions["artifact"]
+    age = int(artifact.age_seconds())
+    limit = int(current_app.config["MAX_MODEL_AGE_SECONDS"])
+    if age > limit:
+        abort(
+            503,
+            message=(
+                f"model {artifact.version} was trained {age / 3600:.1f} h ago, more than the {limit / 3600:g} h "
+                "allowed (MAX_MODEL_AGE_SECONDS): retraining has stalled"
+            ),
+        )
+    return {
+        "status": "ready",
+        "model_version": artifact.version,
+        "model_age_seconds": age,
+        "max_model_age_seconds": limit,
+    }
 
 
 @blp.route("/model")

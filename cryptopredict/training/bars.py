@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ class AlpacaOptions:
     url_override: str | None = None
     retry_attempts: int = 3
     retry_wait_seconds: float = 3.0
+    timeout_seconds: float = 30.0
 
 
 def to_naive_utc(values: pd.Series) -> pd.Series:
@@ -85,7 +87,15 @@ def fetch_alpaca_bars(
     from alpaca.data.historical import CryptoHistoricalDataClient
     from alpaca.data.requests import CryptoBarsRequest
     from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
-    from requests import RequestException
+    from requests import JSONDecodeError, RequestException, Timeout
+    from requests.adapters import HTTPAdapter
+
+    class TimeoutAdapter(HTTPAdapter):
+        """The SDK sends no timeout, so a silent server would hang training forever; give every request one."""
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            kwargs["timeout"] = kwargs.get("timeout") or options.timeout_seconds
+            return super().send(request, **kwargs)
 
     unit = {"1Day": TimeFrameUnit.Day, "1Hour": TimeFrameUnit.Hour}[timeframe]
     client = CryptoHistoricalDataClient(
@@ -97,12 +107,23 @@ def fetch_alpaca_bars(
     client._retry = options.retry_attempts
     client._retry_wait = options.retry_wait_seconds
     client._retry_codes = ALPACA_RETRY_CODES
+    for scheme in ("https://", "http://"):
+        client._session.mount(scheme, TimeoutAdapter())
     request = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=TimeFrame(1, unit), start=start, end=now)
     try:
         barset = client.get_crypto_bars(request)
     except APIError as exc:
         status = exc.status_code if exc.response is not None else "?"
         raise BarsError(f"Alpaca bars request for {symbol} failed with HTTP {status}: {_one_line(str(exc))}") from None
+    except Timeout:
+        raise BarsError(
+            f"Alpaca bars request for {symbol} timed out: no answer within {options.timeout_seconds:g} s"
+        ) from None
+    except JSONDecodeError as exc:
+        raise BarsError(
+            f"Alpaca answered the bars request for {symbol} with a body that is not valid JSON "
+            f"(cut off in transit?): {_one_line(str(exc))}"
+        ) from None
     except (RequestException, ValueError) as exc:
         raise BarsError(f"Alpaca bars request for {symbol} failed: {_one_line(str(exc))}") from None
     bars = barset.data.get(symbol, [])
