@@ -30,6 +30,10 @@ SERIES = {
         "power_law/data/btc/btcusd_17-06-2010_31-07-2024.json",
         "power_law/data/btc/btcusd_01-08-2024_till_now.json",
     ),
+    "ETH/USD": (
+        "power_law/data/eth/ethusd_08-08-2015_31-07-2024.json",
+        "power_law/data/eth/ethusd_01-08-2024_till_now.json",
+    ),
 }
 
 
