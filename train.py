@@ -1,4 +1,9 @@
-"""Training entry point: fit the model on bars from Alpaca, a CSV file or the embedded history, and publish it."""
+"""Training entry point: fit one model per pair on bars from Alpaca, a CSV file or the embedded history, and
+publish them as one artifact.
+
+Exit status: 0 every pair updated; 4 published, but some pairs kept their previous model (or, having none, were
+left out); 3 nothing published because every pair failed and at least one failed the quality gate; 1 nothing
+published because of the data or the backtest; 2 bad options."""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ from cryptopredict.settings import (
     DEFAULT_INTERVAL,
     DEFAULT_MIN_ROWS,
     DEFAULT_MODEL_DIR,
+    DEFAULT_PAIRS,
     DEFAULT_START,
-    DEFAULT_SYMBOL,
     DEFAULT_TIMEFRAME,
     TIMEFRAME_SECONDS,
 )
@@ -22,7 +27,27 @@ from cryptopredict.training.backtest import BacktestError, BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.gate import GateThresholds
-from cryptopredict.training.pipeline import TrainSettings, train
+from cryptopredict.training.pipeline import DEFAULT_WORKERS, TrainResult, TrainSettings, train
+
+EXIT_PARTIAL = 4
+EXIT_GATE = 3
+
+
+def parse_pairs(text: str) -> tuple[str, ...]:
+    """'BTC/USD, eth-usd' -> ('BTC/USD', 'ETH/USD'): Alpaca's symbols, in the order given, without repeats."""
+    pairs = []
+    for item in text.split(","):
+        symbol = item.strip().upper().replace("-", "/")
+        if not symbol:
+            continue
+        base, slash, quote = symbol.partition("/")
+        if not (slash and base.isalnum() and quote.isalnum()):
+            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not a pair such as BTC/USD")
+        if symbol not in pairs:
+            pairs.append(symbol)
+    if not pairs:
+        raise argparse.ArgumentTypeError("name at least one pair, e.g. BTC/USD")
+    return tuple(pairs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="train on a CSV file with columns timestamp,close (overrides --source)",
     )
-    parser.add_argument("--symbol", default=DEFAULT_SYMBOL, help=f"the pair to model (default: {DEFAULT_SYMBOL})")
+    parser.add_argument(
+        "--pairs",
+        type=parse_pairs,
+        default=os.environ.get("PAIRS") or ",".join(DEFAULT_PAIRS),  # argparse applies `type` to a string default
+        metavar="LIST",
+        help=f"comma-separated pairs, one model each (default: $PAIRS or {','.join(DEFAULT_PAIRS)})",
+    )
     parser.add_argument(
         "--timeframe", choices=tuple(TIMEFRAME_SECONDS), default=DEFAULT_TIMEFRAME, help="bar length (default: 1Day)"
     )
@@ -65,11 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse to train on fewer bars (default: {DEFAULT_MIN_ROWS})",
     )
     parser.add_argument(
-        "--bars-cache",
+        "--bar-store",
         type=Path,
-        metavar="DIR",
-        default=Path(os.environ["BARS_CACHE"]) if os.environ.get("BARS_CACHE") else None,
-        help="keep fetched Alpaca bars here and fetch only what is new next time (default: $BARS_CACHE, or none)",
+        metavar="FILE",
+        default=Path(os.environ["BAR_STORE"]) if os.environ.get("BAR_STORE") else None,
+        help="an SQLite file keeping fetched Alpaca bars; later runs fetch only what is new (default: $BAR_STORE)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"processes: pairs are fitted in parallel, or one pair's backtest is (default: {DEFAULT_WORKERS})",
     )
     parser.add_argument(
         "--until",
@@ -124,10 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.interval < 1:
         print("train: --interval must be between 0 and 1", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print("train: --workers must be at least 1", file=sys.stderr)
+        return 2
     settings = TrainSettings(
         source="csv" if args.data else args.source,
         data_path=args.data,
-        symbol=args.symbol,
+        pairs=args.pairs,
         timeframe=args.timeframe,
         start=args.start,
         horizon_days=args.horizon_days,
@@ -135,11 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         min_rows=args.min_rows,
         model_dir=args.model_dir,
         until=args.until,
-        bars_cache=args.bars_cache,
+        bar_store=args.bar_store,
         report_path=args.report,
         git_commit=os.environ.get("GIT_COMMIT") or None,
         backtest_plan=choose_plan(args),
         gate=GateThresholds(args.gate_max_mape_ratio, args.gate_min_coverage, args.gate_max_coverage),
+        workers=args.workers,
         alpaca=AlpacaOptions(
             api_key=os.environ.get("ALPACA_API_KEY") or None,
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
@@ -153,24 +194,38 @@ def main(argv: list[str] | None = None) -> int:
     except (BarsError, BacktestError) as exc:
         print(f"train: {exc}; the current model is unchanged", file=sys.stderr)
         return 1
+    return report(result, settings)
+
+
+def report(result: TrainResult, settings: TrainSettings) -> int:
+    """Print each pair's backtest and fate, and choose the exit status."""
+    for outcome in result.outcomes.values():
+        if outcome.fitted:
+            card = outcome.fitted.card
+            bt = card["backtest"]
+            print(
+                f"{outcome.symbol}: backtest {bt['refits']} refits; forecasts from {bt['origins']} origins "
+                f"{bt['first_scored_origin']} to {bt['last_origin']}; damping {card['model']['damping']}"
+            )
+            print(format_table(bt["horizons"]))
+        if outcome.status == "updated":
+            card = outcome.fitted.card  # type: ignore[union-attr]
+            print(
+                f"{outcome.symbol}: updated to {card['model_version']} "
+                f"({card['rows']} {card['timeframe']} bars {card['first_bar']} to {card['last_bar']})"
+            )
+        else:
+            fate = "keeps its previous model" if outcome.status == "kept" else "has no previous model: left out"
+            print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)
+    if result.report_path:
+        print(f"train: model cards written to {result.report_path}")
+    if result.manifest is None:
+        print("train: no pair updated; the current model is unchanged", file=sys.stderr)
+        gate_failed = any(o.fitted and o.fitted.failures for o in result.outcomes.values())
+        return EXIT_GATE if gate_failed else 1
     manifest = result.manifest
-    backtest = manifest["backtest"]
-    print(
-        f"backtest: {backtest['refits']} refits; forecasts from {backtest['origins']} origins "
-        f"{backtest['first_scored_origin']} to {backtest['last_origin']}; damping {manifest['model']['damping']}"
-    )
-    print(format_table(backtest["horizons"]))
-    print(f"train: model card written to {result.report_path}")
-    if result.failures:
-        for failure in result.failures:
-            print(f"train: quality gate failed: {failure}", file=sys.stderr)
-        print("train: the current model is unchanged", file=sys.stderr)
-        return 3
-    print(
-        f"train: published {manifest['model_version']} for {manifest['symbol']} {manifest['timeframe']} "
-        f"({manifest['rows']} bars {manifest['first_bar']} to {manifest['last_bar']}) in {settings.model_dir}"
-    )
-    return 0
+    print(f"train: published {manifest['model_version']} with {', '.join(manifest['pairs'])} in {settings.model_dir}")
+    return EXIT_PARTIAL if result.failures else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The model artifact: a folder of files plus a manifest with their checksums, published atomically.
 
+One artifact holds one model per pair: `<pair>.forecast.json` (what the server looks up) and
+`<pair>.prophet.json` (Prophet's own JSON), with each pair's model card under `pairs` in the manifest.
 Both sides use this module, so it needs only the standard library.
 """
 
@@ -20,30 +22,69 @@ from typing import Any
 from cryptopredict.forecast import ForecastTable
 
 MANIFEST_FILE = "manifest.json"
-FORECAST_FILE = "forecast.json"
-MODEL_FILE = "prophet.json"
+FORMAT = 2  # 1 was one pair per artifact
 
 
 class ArtifactError(RuntimeError):
     """The artifact is missing, incomplete or has been altered."""
 
 
+def pair_name(symbol: str) -> str:
+    """BTC/USD -> BTC-USD, the form a URL path can carry."""
+    return symbol.replace("/", "-")
+
+
+def pair_files(symbol: str) -> tuple[str, str]:
+    """The forecast and Prophet file names of a pair inside the artifact."""
+    slug = pair_name(symbol).lower()
+    return f"{slug}.forecast.json", f"{slug}.prophet.json"
+
+
+def parse_utc(text: str) -> float:
+    """An ISO 8601 UTC instant from a manifest, as epoch seconds."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 @dataclass(frozen=True)
-class Artifact:
-    manifest: dict[str, Any]
+class PairModel:
+    """One pair's model as the server uses it: its card and its materialised forecast."""
+
+    card: dict[str, Any]
     forecast: ForecastTable
 
     @property
+    def symbol(self) -> str:
+        return self.forecast.symbol
+
+    @property
     def version(self) -> str:
-        return str(self.manifest["model_version"])
+        return str(self.card["model_version"])
 
     @property
     def trained_at(self) -> float:
-        """When the model was trained, in epoch seconds."""
-        return dt.datetime.fromisoformat(self.manifest["trained_at"].replace("Z", "+00:00")).timestamp()
+        return parse_utc(self.card["trained_at"])
+
+
+@dataclass(frozen=True)
+class Artifact:
+    manifest: dict[str, Any]
+    pairs: dict[str, PairModel]  # by symbol, e.g. "BTC/USD"
+
+    @property
+    def version(self) -> str:
+        """The artifact's version: it changes whenever any pair's model does."""
+        return str(self.manifest["model_version"])
+
+    def find(self, name: str) -> PairModel | None:
+        """A pair by its URL form (ETH-USD, any case) or its symbol (ETH/USD)."""
+        return self.pairs.get(name.upper().replace("-", "/"))
+
+    def oldest_trained_at(self) -> float:
+        """When the stalest pair was trained: the artifact is only as fresh as that."""
+        return min(p.trained_at for p in self.pairs.values())
 
     def age_seconds(self) -> float:
-        return time.time() - self.trained_at
+        return time.time() - self.oldest_trained_at()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -139,15 +180,31 @@ def read_verified_files(model_dir: Path) -> tuple[dict[str, Any], dict[str, byte
 def load_artifact(model_dir: Path) -> Artifact:
     """Load what the server needs, refusing anything that fails its checksum."""
     manifest, contents = read_verified_files(model_dir)
-    if FORECAST_FILE not in contents:
-        raise ArtifactError(f"{Path(model_dir) / MANIFEST_FILE} lists no {FORECAST_FILE}")
+    manifest_path = Path(model_dir) / MANIFEST_FILE
+    if manifest.get("format") != FORMAT:
+        raise ArtifactError(
+            f"{manifest_path} is artifact format {manifest.get('format', 1)!r}, this server reads {FORMAT}: retrain"
+        )
+    cards = manifest.get("pairs")
+    if not isinstance(cards, dict) or not cards:
+        raise ArtifactError(f"{manifest_path} lists no pairs")
+    pairs: dict[str, PairModel] = {}
+    for symbol, card in sorted(cards.items()):
+        forecast_name, _ = pair_files(symbol)
+        if forecast_name not in contents:
+            raise ArtifactError(f"{manifest_path} lists no {forecast_name} for {symbol}")
+        try:
+            table = ForecastTable.from_json(contents[forecast_name])
+            pair = PairModel(card=card, forecast=table)
+            if table.symbol != symbol:
+                raise ValueError(f"it holds {table.symbol}, not {symbol}")
+            pair.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ArtifactError(f"model file {Path(model_dir) / forecast_name} is malformed: {exc}") from None
+        pairs[symbol] = pair
     try:
-        forecast = ForecastTable.from_json(contents[FORECAST_FILE])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ArtifactError(f"model file {Path(model_dir) / FORECAST_FILE} is malformed: {exc}") from None
-    artifact = Artifact(manifest=manifest, forecast=forecast)
-    try:
-        artifact.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
-    except (KeyError, AttributeError, ValueError):
-        raise ArtifactError(f"{Path(model_dir) / MANIFEST_FILE} has no valid trained_at") from None
-    return artifact
+        parse_utc(manifest["published_at"])
+        str(manifest["model_version"])
+    except (KeyError, ValueError, AttributeError):
+        raise ArtifactError(f"{manifest_path} has no valid model_version and published_at") from None
+    return Artifact(manifest=manifest, pairs=pairs)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_SYMBOL = "BTC/USD"
+DEFAULT_PAIRS = ("BTC/USD", "ETH/USD")  # both have embedded history, so the offline service shows both
+BITCOIN = "BTC/USD"  # what GET /bitcoin serves
 DEFAULT_TIMEFRAME = "1Day"
 DEFAULT_START = dt.date(2021, 1, 1)
 DEFAULT_HORIZON_DAYS = 365
@@ -89,8 +90,6 @@ def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
         config["MODEL_DIR"] = environ["MODEL_DIR"].strip()
     if environ.get("CORS_ORIGINS", "").strip():
         config["CORS_ORIGINS"] = [o.strip() for o in environ["CORS_ORIGINS"].split(",") if o.strip()]
-    if environ.get("SYMBOL", "").strip():
-        config["SYMBOL"] = environ["SYMBOL"].strip()
     if environ.get("RATE_LIMIT", "").strip():
         config["RATE_LIMIT"] = environ["RATE_LIMIT"].strip()
     if environ.get("TRUSTED_PROXIES", "").strip():

@@ -1,4 +1,4 @@
-"""Print a manifest's model card as Markdown (for GitHub's job summary). Usage: python scripts/model_card.py PATH"""
+"""Print an artifact's model cards as Markdown (for GitHub's job summary). Usage: python scripts/model_card.py PATH"""
 
 from __future__ import annotations
 
@@ -13,15 +13,22 @@ from cryptopredict.training.card import format_markdown
 
 def main() -> int:
     manifest = json.loads(Path(sys.argv[1]).read_text())
-    backtest = manifest["backtest"]
-    print(f"## Model {manifest['model_version']}: {manifest['symbol']} {manifest['timeframe']}\n")
-    print(
-        f"Trained until {manifest['trained_until']} on {manifest['rows']} bars ({manifest['first_bar']} to "
-        f"{manifest['last_bar']}, {manifest['source']['kind']}), commit `{manifest.get('git_commit')}`; "
-        f"damping {manifest['model']['damping']}; gate {'passed' if manifest['gate']['passed'] else 'FAILED'}.\n"
-    )
-    print(f"Backtest: {backtest['refits']} refits, {backtest['origins']} origins.\n")
-    print(format_markdown(backtest["horizons"]))
+    run = manifest["run"]
+    print(f"## Artifact {manifest['model_version']}: {', '.join(manifest['pairs'])}\n")
+    print(f"Updated: {', '.join(run['updated']) or 'none'}.")
+    for fate, pairs in (("Kept its previous model", run["kept"]), ("Left out (no previous model)", run["dropped"])):
+        for symbol, reason in pairs.items():
+            print(f"\n**{symbol}: {fate}**: {reason}")
+    for symbol, card in manifest["pairs"].items():
+        backtest = card["backtest"]
+        print(f"\n### {symbol} {card['timeframe']}: model {card['model_version']}\n")
+        print(
+            f"Trained until {card['trained_until']} on {card['rows']} bars ({card['first_bar']} to "
+            f"{card['last_bar']}, {card['source']['kind']}), commit `{card.get('git_commit')}`; "
+            f"damping {card['model']['damping']}; gate {'passed' if card['gate']['passed'] else 'FAILED'}; "
+            f"backtest {backtest['refits']} refits, {backtest['origins']} origins.\n"
+        )
+        print(format_markdown(backtest["horizons"]))
     return 0
 
 

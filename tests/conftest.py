@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from cryptopredict.serving.app import create_app
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.pipeline import TrainSettings, train
-from tests.fake_alpaca import FakeAlpaca
+from scripts.fake_alpaca import FakeAlpaca
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_START = dt.date(2024, 1, 1)  # ~300 daily bars of the embedded history: a fit takes well under a second

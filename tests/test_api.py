@@ -23,7 +23,7 @@ def test_a_day_gets_a_prediction_with_its_band(client: FlaskClient, trained_mode
     assert response.status_code == 200
     assert response.content_type == "application/json"
     body = response.get_json()
-    version = json.loads((trained_model_dir / "manifest.json").read_text())["model_version"]
+    version = json.loads((trained_model_dir / "manifest.json").read_text())["pairs"]["BTC/USD"]["model_version"]
     assert set(body) == {
         "date", "prediction", "prediction_low", "prediction_high", "symbol", "interval", "model_version"
     }  # fmt: skip
@@ -32,8 +32,8 @@ def test_a_day_gets_a_prediction_with_its_band(client: FlaskClient, trained_mode
     assert body["interval"] == 0.8
     assert body["model_version"] == version
     assert 0 < body["prediction_low"] <= body["prediction"] <= body["prediction_high"]
-    row = (1_733_011_200 - load_artifact(trained_model_dir).forecast.start) // 86_400  # 2024-12-01
-    table = load_artifact(trained_model_dir).forecast
+    table = load_artifact(trained_model_dir).pairs["BTC/USD"].forecast
+    row = (1_733_011_200 - table.start) // 86_400  # 2024-12-01
     assert body["prediction"] == table.prediction[row]
 
 
@@ -132,7 +132,7 @@ def test_an_unexpected_error_is_a_json_500_without_internals(app: Flask, monkeyp
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(app.extensions["artifact"].forecast.__class__, "lookup", explode)
+    monkeypatch.setattr(app.extensions["artifact"].pairs["BTC/USD"].forecast.__class__, "lookup", explode)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = app.test_client().get("/bitcoin?date=2024-12-01")
     assert response.status_code == 500
@@ -174,15 +174,10 @@ def test_environment_then_test_config_override_defaults(
     assert create_app({"MODEL_DIR": str(trained_model_dir)}).config["MODEL_DIR"] == str(trained_model_dir)
 
 
-def test_a_model_for_another_pair_is_refused(trained_model_dir: Path) -> None:
-    with pytest.raises(ArtifactError, match="is for BTC/USD, but this service serves ETH/USD"):
-        create_app({"MODEL_DIR": str(trained_model_dir), "SYMBOL": "ETH/USD"})
-
-
 def test_a_tampered_model_stops_the_app_from_being_built(model_dir: Path) -> None:
-    path = model_dir / "prophet.json"
+    path = model_dir / "eth-usd.prophet.json"
     path.write_bytes(path.read_bytes()[:-1] + b" ")
-    with pytest.raises(ArtifactError, match=r"prophet\.json does not match its checksum"):
+    with pytest.raises(ArtifactError, match=r"eth-usd\.prophet\.json does not match its checksum"):
         create_app({"MODEL_DIR": str(model_dir)})
 
 

@@ -1,4 +1,4 @@
-"""Publishing and loading the artifact: checksums, atomic replacement, refusal of altered files."""
+"""Publishing and loading the artifact: one model per pair, checksums, atomic replacement, refusal of altered files."""
 
 from __future__ import annotations
 
@@ -10,43 +10,55 @@ from pathlib import Path
 import pytest
 
 from cryptopredict import artifact
-from cryptopredict.artifact import ArtifactError, load_artifact, read_verified_files, write_artifact
+from cryptopredict.artifact import ArtifactError, load_artifact, pair_files, read_verified_files, write_artifact
 from cryptopredict.forecast import ForecastTable
+
+BTC_FORECAST = "btc-usd.forecast.json"
 
 
 def test_manifest_lists_every_file_with_its_sha256(trained_model_dir: Path) -> None:
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     on_disk = sorted(p.name for p in trained_model_dir.iterdir() if p.name != "manifest.json")
-    assert sorted(manifest["files"]) == on_disk == ["forecast.json", "prophet.json"]
+    assert sorted(manifest["files"]) == on_disk == [
+        "btc-usd.forecast.json", "btc-usd.prophet.json", "eth-usd.forecast.json", "eth-usd.prophet.json"
+    ]  # fmt: skip
     for name, entry in manifest["files"].items():
         data = (trained_model_dir / name).read_bytes()
         assert entry == {"sha256": artifact.sha256_hex(data), "bytes": len(data)}
 
 
-def test_manifest_records_what_was_trained(trained_model_dir: Path) -> None:
+def test_manifest_records_what_was_trained_for_each_pair(trained_model_dir: Path) -> None:
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
-    assert manifest["symbol"] == "BTC/USD"
-    assert manifest["timeframe"] == "1Day"
-    assert manifest["source"]["kind"] == "embedded"
-    assert manifest["first_bar"] == "2024-01-01T00:00:00Z"
-    assert manifest["last_bar"] == "2024-11-03T00:00:00Z"
-    assert manifest["rows"] == 308
-    assert set(manifest["packages"]) >= {"python", "prophet", "pandas", "alpaca-py"}
-    assert manifest["model_version"].endswith(manifest["files"]["forecast.json"]["sha256"][:8])
+    assert manifest["format"] == 2
+    assert list(manifest["pairs"]) == ["BTC/USD", "ETH/USD"]
+    assert manifest["run"] == {"updated": ["BTC/USD", "ETH/USD"], "kept": {}, "dropped": {}}
+    for symbol, card in manifest["pairs"].items():
+        assert card["symbol"] == symbol
+        assert card["timeframe"] == "1Day"
+        assert card["source"]["kind"] == "embedded"
+        assert card["source"]["path"] == f"{symbol.replace('/', '-').lower()}-1d.csv"
+        assert card["first_bar"] == "2024-01-01T00:00:00Z"
+        assert card["last_bar"] == "2024-11-03T00:00:00Z"
+        assert card["rows"] == 308
+        assert card["gate"]["passed"] is True
+        assert set(card["packages"]) >= {"python", "prophet", "pandas", "alpaca-py"}
+        forecast_file = f"{symbol.replace('/', '-').lower()}.forecast.json"
+        assert card["model_version"].endswith(manifest["files"][forecast_file]["sha256"][:8])
+    assert manifest["pairs"]["BTC/USD"]["model_version"] != manifest["pairs"]["ETH/USD"]["model_version"]
 
 
 def test_one_changed_byte_is_refused_naming_the_file(model_dir: Path) -> None:
-    target = model_dir / "forecast.json"
+    target = model_dir / "eth-usd.forecast.json"
     data = bytearray(target.read_bytes())
     data[100] ^= 0x01
     target.write_bytes(bytes(data))
-    with pytest.raises(ArtifactError, match=r"forecast\.json does not match its checksum"):
+    with pytest.raises(ArtifactError, match=r"eth-usd\.forecast\.json does not match its checksum"):
         load_artifact(model_dir)
 
 
 def test_a_missing_listed_file_is_refused(model_dir: Path) -> None:
-    (model_dir / "prophet.json").unlink()
-    with pytest.raises(ArtifactError, match=r"cannot read model file .*prophet\.json"):
+    (model_dir / "btc-usd.prophet.json").unlink()
+    with pytest.raises(ArtifactError, match=r"cannot read model file .*btc-usd\.prophet\.json"):
         read_verified_files(model_dir)
 
 
@@ -89,10 +101,10 @@ def test_a_failure_while_writing_keeps_the_previous_artifact(model_dir: Path, mo
 
     monkeypatch.setattr(artifact, "_write_synced", fail_on_second)
     with pytest.raises(OSError, match="No space left"):
-        write_artifact(model_dir, {"forecast.json": b"new", "prophet.json": b"new"}, {"model_version": "v2"})
+        write_artifact(model_dir, {"a.json": b"new", "b.json": b"new"}, {"model_version": "v2"})
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
     assert sorted(p.name for p in model_dir.parent.iterdir()) == ["model"]
-    assert load_artifact(model_dir).forecast.symbol == "BTC/USD"
+    assert list(load_artifact(model_dir).pairs) == ["BTC/USD", "ETH/USD"]
 
 
 def test_published_files_are_readable_by_other_users(model_dir: Path) -> None:
@@ -101,7 +113,34 @@ def test_published_files_are_readable_by_other_users(model_dir: Path) -> None:
     assert stat.S_IMODE(os.stat(model_dir / "forecast.json").st_mode) == 0o644
 
 
-def test_loaded_forecast_matches_the_file(trained_model_dir: Path) -> None:
+def test_the_multi_pair_artifact_round_trips(trained_model_dir: Path) -> None:
     loaded = load_artifact(trained_model_dir)
-    assert loaded.forecast == ForecastTable.from_json((trained_model_dir / "forecast.json").read_bytes())
-    assert loaded.version == json.loads((trained_model_dir / "manifest.json").read_text())["model_version"]
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    assert loaded.version == manifest["model_version"]
+    for symbol in ("BTC/USD", "ETH/USD"):
+        forecast_file, _ = pair_files(symbol)
+        pair = loaded.pairs[symbol]
+        assert pair.forecast == ForecastTable.from_json((trained_model_dir / forecast_file).read_bytes())
+        assert pair.card == manifest["pairs"][symbol]
+        assert pair.forecast.symbol == symbol
+    assert loaded.find("eth-usd") is loaded.find("ETH-USD") is loaded.find("ETH/USD") is loaded.pairs["ETH/USD"]
+    assert loaded.find("XRP-USD") is None
+    assert loaded.oldest_trained_at() == min(p.trained_at for p in loaded.pairs.values())
+
+
+def test_a_pair_file_holding_another_pair_is_refused(model_dir: Path) -> None:
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    eth = (model_dir / "eth-usd.forecast.json").read_bytes()
+    (model_dir / BTC_FORECAST).write_bytes(eth)
+    manifest["files"][BTC_FORECAST] = {"sha256": artifact.sha256_hex(eth), "bytes": len(eth)}
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"btc-usd\.forecast\.json is malformed: it holds ETH/USD, not BTC/USD"):
+        load_artifact(model_dir)
+
+
+def test_an_artifact_of_the_one_pair_format_asks_for_a_retrain(model_dir: Path) -> None:
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    del manifest["format"]
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="is artifact format 1, this server reads 2: retrain"):
+        load_artifact(model_dir)

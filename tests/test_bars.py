@@ -16,7 +16,7 @@ from cryptopredict.training.bars import (
     read_embedded_bars,
     validate_bars,
 )
-from tests.fake_alpaca import FakeAlpaca, make_daily_bars
+from scripts.fake_alpaca import FakeAlpaca, make_daily_bars
 
 UTC = dt.UTC
 FAST = {"retry_attempts": 3, "retry_wait_seconds": 0.01}

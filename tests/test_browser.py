@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from tests.servers import ROOT, get, running_api
 
@@ -50,26 +50,45 @@ def test_chart_page_works_in_chromium(trained_model_dir: Path, tmp_path: Path) -
             assert {"close", "forecast", "80% band", "last bar"} <= {trace["name"] for trace in traces}
             assert page.locator("#backtest tbody tr").count() == 3
 
-            page.fill("#date", "2024-12-15T06:00:00Z")
-            page.click("button[type=submit]")
-            page.wait_for_function("document.getElementById('answer').textContent.includes('model')")
-            _, expected, _ = get(f"{base}/bitcoin?date=2024-12-15T06:00:00Z")
-            answer = page.text_content("#answer") or ""
-            for key in ("prediction", "prediction_low", "prediction_high"):
-                assert f"{expected[key]:,.2f}".rstrip("0").rstrip(".") in answer
-            assert str(expected["model_version"]) in answer
+            assert page.eval_on_selector_all("#pair option", "os => os.map(o => o.value)") == ["BTC-USD", "ETH-USD"]
+            assert page.input_value("#pair") == "BTC-USD"
+            assert "BTC/USD" in (page.text_content("#title") or "")
+            ask_and_check(page, f"{base}/bitcoin?date=2024-12-15T06:00:00Z")
             page.screenshot(path=str(OUTPUT / "chart-page.png"), full_page=True)
+
+            # The pair selector: another pair's chart, card and answers, and the choice kept in the URL.
+            btc_closes = page.evaluate("document.getElementById('chart').data.find(t => t.name === 'close').y")
+            page.select_option("#pair", "ETH-USD")
+            page.wait_for_selector("body[data-pair=ETH-USD][data-ready=true]", timeout=20_000)
+            assert "ETH/USD" in (page.text_content("#title") or "")
+            eth_closes = page.evaluate("document.getElementById('chart').data.find(t => t.name === 'close').y")
+            assert eth_closes != btc_closes and max(c for c in eth_closes if c) < 10_000
+            assert page.url.endswith("?pair=ETH-USD")
+            ask_and_check(page, f"{base}/predict/ETH-USD?date=2024-12-15T06:00:00Z")
+            page.screenshot(path=str(OUTPUT / "chart-page-eth.png"), full_page=True)
 
             page.fill("#date", "2025-13-01")
             page.click("button[type=submit]")
             page.wait_for_selector("#answer.error")
-            _, error, _ = get(f"{base}/bitcoin?date=2025-13-01")
+            _, error, _ = get(f"{base}/predict/ETH-USD?date=2025-13-01")
             assert page.text_content("#answer") == error["message"]
             page.screenshot(path=str(OUTPUT / "chart-page-error.png"), full_page=True)
             # A 4xx from the API is logged by Chromium as a failed resource load: that one is expected.
             assert [p for p in problems if "status of 400" not in p] == []
         finally:
             browser.close()
+
+
+def ask_and_check(page: Page, url: str) -> None:
+    """Type the date into the box and check the page shows exactly what the API answers for it."""
+    page.fill("#date", url.split("date=")[1])
+    page.click("button[type=submit]")
+    page.locator("#answer", has_text="model").wait_for()  # a selector, not a JS string: the page's CSP forbids eval
+    _, expected, _ = get(url)
+    answer = page.text_content("#answer") or ""
+    for key in ("prediction", "prediction_low", "prediction_high"):
+        assert f"{expected[key]:,.2f}".rstrip("0").rstrip(".") in answer
+    assert str(expected["model_version"]) in answer
 
 
 def _is_problem(message: ConsoleMessage) -> bool:

@@ -10,7 +10,7 @@ from cryptopredict.artifact import load_artifact
 
 
 def test_history_rows_are_one_bar_ahead_forecasts_from_the_previous_close(trained_model_dir: Path) -> None:
-    table = load_artifact(trained_model_dir).forecast
+    table = load_artifact(trained_model_dir).pairs["BTC/USD"].forecast
     last = table.last_row
     for i in range(1, last + 1):
         previous = table.actual[i - 1]
@@ -21,8 +21,8 @@ def test_history_rows_are_one_bar_ahead_forecasts_from_the_previous_close(traine
 
 
 def test_future_rows_are_anchored_at_the_last_close_and_widen(trained_model_dir: Path) -> None:
-    table = load_artifact(trained_model_dir).forecast
-    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    table = load_artifact(trained_model_dir).pairs["BTC/USD"].forecast
+    card = json.loads((trained_model_dir / "manifest.json").read_text())["pairs"]["BTC/USD"]
     last = table.last_row
     last_close = table.actual[last]
     assert last_close is not None
@@ -30,13 +30,14 @@ def test_future_rows_are_anchored_at_the_last_close_and_widen(trained_model_dir:
     widths = [(table.high[i] - table.low[i]) / table.prediction[i] for i in range(last + 1, len(table.prediction))]
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(widths))
     # one bar ahead, the damped trend moves the forecast by a fraction of a percent of the last close
-    assert abs(table.prediction[last + 1] / last_close - 1) < 0.01 * manifest["model"]["damping"] * 10
+    assert abs(table.prediction[last + 1] / last_close - 1) < 0.01 * card["model"]["damping"] * 10
 
 
 def test_model_serves_the_backtest(client, trained_model_dir: Path) -> None:  # type: ignore[no-untyped-def]
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     served = client.get("/model").get_json()
     assert served == manifest
-    assert [row["horizon"] for row in served["backtest"]["horizons"]] == [1, 7, 30]
-    assert served["gate"]["passed"] is True
-    assert served["model"]["target"] == "log close"
+    for card in served["pairs"].values():
+        assert [row["horizon"] for row in card["backtest"]["horizons"]] == [1, 7, 30]
+        assert card["gate"]["passed"] is True
+        assert card["model"]["target"] == "log close"

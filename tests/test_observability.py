@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from cryptopredict.artifact import load_artifact
+from cryptopredict.artifact import load_artifact, pair_name
 from cryptopredict.serving.app import create_app
 
 
@@ -98,28 +98,30 @@ def test_metrics_count_requests_and_latency_by_route_and_status(trained_model_di
     assert not any(name.endswith("_created") for name, _ in seen)
 
 
-def test_metrics_give_the_model_version_and_age(trained_model_dir: Path, client: FlaskClient) -> None:
+def test_metrics_give_each_pairs_model_version_and_age(trained_model_dir: Path, client: FlaskClient) -> None:
     artifact = load_artifact(trained_model_dir)
     seen = samples(client)
     info = {labels: value for (name, labels), value in seen.items() if name == "crypto_predict_model_info"}
-    labels = (
-        ("model_version", artifact.version),
-        ("symbol", "BTC/USD"),
-        ("trained_at", artifact.manifest["trained_at"]),
-    )
-    assert info == {labels: 1.0}
-    age = seen[("crypto_predict_model_age_seconds", ())]
-    assert age == pytest.approx(time.time() - artifact.trained_at, abs=5)
+    expected = {
+        (("model_version", pair.version), ("pair", pair_name(symbol)), ("trained_at", pair.card["trained_at"])): 1.0
+        for symbol, pair in artifact.pairs.items()
+    }
+    assert info == expected and len(expected) == 2
+    for symbol, pair in artifact.pairs.items():
+        age = seen[("crypto_predict_model_age_seconds", (("pair", pair_name(symbol)),))]
+        assert age == pytest.approx(time.time() - pair.trained_at, abs=5)
+    published = (("model_version", artifact.version), ("published_at", artifact.manifest["published_at"]))
+    assert seen[("crypto_predict_artifact_info", published)] == 1.0
 
 
-def age_model(model_dir: Path, hours: float) -> str:
-    """Make the model look `hours` old (the manifest is not itself checksummed)."""
+def age_model(model_dir: Path, symbol: str, hours: float) -> str:
+    """Make one pair's model look `hours` old (the manifest is not itself checksummed)."""
     path = model_dir / "manifest.json"
     manifest = json.loads(path.read_text())
     trained_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
-    manifest["trained_at"] = trained_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    manifest["pairs"][symbol]["trained_at"] = trained_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     path.write_text(json.dumps(manifest))
-    return str(manifest["model_version"])
+    return str(manifest["pairs"][symbol]["model_version"])
 
 
 def test_ready_while_the_model_is_fresh(client: FlaskClient, trained_model_dir: Path) -> None:
@@ -132,8 +134,8 @@ def test_ready_while_the_model_is_fresh(client: FlaskClient, trained_model_dir: 
     assert 0 <= body["model_age_seconds"] < 3_600
 
 
-def test_not_ready_once_the_model_is_older_than_allowed(model_dir: Path) -> None:
-    version = age_model(model_dir, hours=30)
+def test_not_ready_once_a_pairs_model_is_older_than_allowed(model_dir: Path) -> None:
+    version = age_model(model_dir, "ETH/USD", hours=30)
     client = create_app({"MODEL_DIR": str(model_dir)}).test_client()
     response = client.get("/ready")
     assert response.status_code == 503
@@ -141,13 +143,15 @@ def test_not_ready_once_the_model_is_older_than_allowed(model_dir: Path) -> None
         "code": 503,
         "status": "Service Unavailable",
         "message": (
-            f"model {version} was trained 30.0 h ago, more than the 24 h allowed (MAX_MODEL_AGE_SECONDS): "
+            f"models older than the 24 h allowed (MAX_MODEL_AGE_SECONDS): ETH/USD ({version}, trained 30.0 h ago); "
             "retraining has stalled"
         ),
     }
     assert client.get("/health").status_code == 200  # still alive: a stale model is served, and flagged
     assert client.get("/bitcoin?date=2024-12-01").status_code == 200
-    assert samples(client)[("crypto_predict_model_age_seconds", ())] == pytest.approx(30 * 3600, abs=60)
+    ages = samples(client)
+    assert ages[("crypto_predict_model_age_seconds", (("pair", "ETH-USD"),))] == pytest.approx(30 * 3600, abs=60)
+    assert ages[("crypto_predict_model_age_seconds", (("pair", "BTC-USD"),))] < 3600
     relaxed = create_app({"MODEL_DIR": str(model_dir), "MAX_MODEL_AGE_SECONDS": 48 * 3600}).test_client()
     assert relaxed.get("/ready").status_code == 200
 

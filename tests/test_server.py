@@ -60,7 +60,7 @@ def test_waitress_serve_call_factory_works(trained_model_dir: Path) -> None:
 
 
 def test_a_tampered_model_stops_the_server_with_a_clear_message(model_dir: Path) -> None:
-    path = model_dir / "forecast.json"
+    path = model_dir / "eth-usd.forecast.json"  # one byte added to one pair of the two
     path.write_bytes(path.read_bytes().replace(b"[", b"[ ", 1))
     process = start([sys.executable, "api.py"], model_dir, free_port())
     _, err = process.communicate(timeout=20)

@@ -1,25 +1,33 @@
-"""train.py end to end: sources, failures that keep the previous model, determinism."""
+"""train.py end to end: sources, several pairs, failures that keep the previous model, determinism."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import train
+from scripts.fake_alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, make_daily_bars
 from tests.conftest import SMALL_PLAN, SMALL_START
-from tests.fake_alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, make_daily_bars
 
 SMALL = [
-    "--start", SMALL_START.isoformat(), "--horizon-days", "30",
+    "--start", SMALL_START.isoformat(), "--horizon-days", "30",  # keep these two first: some tests drop them
     "--backtest-refits", str(SMALL_PLAN.scored), "--backtest-span-days", str(SMALL_PLAN.span_days),
 ]  # fmt: skip
 
 
+BTC_ONLY = ["--pairs", "BTC/USD"]
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def read_manifest(model_dir: Path) -> dict[str, Any]:
+    return dict(json.loads((model_dir / "manifest.json").read_text()))
 
 
 def test_training_on_a_csv_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,12 +35,15 @@ def test_training_on_a_csv_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     rows = ["timestamp,close,open"] + [f"{b['t']},{b['c']},{b['o']}" for b in bars]
     data = tmp_path / "mine.csv"
     data.write_text("\n".join(rows) + "\n")
-    assert train.main([*SMALL, "--data", str(data), "--model-dir", str(tmp_path / "model")]) == 0
-    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
-    assert manifest["source"]["kind"] == "csv"
-    assert manifest["source"]["path"] == "mine.csv"
-    assert manifest["rows"] == 300
+    assert train.main([*SMALL, *BTC_ONLY, "--data", str(data), "--model-dir", str(tmp_path / "model")]) == 0
+    card = read_manifest(tmp_path / "model")["pairs"]["BTC/USD"]
+    assert card["source"]["kind"] == "csv"
+    assert card["source"]["path"] == "mine.csv"
+    assert card["rows"] == 300
     assert "published" in capsys.readouterr().out
+    # A file is one pair's history: naming two pairs with it is refused.
+    assert train.main([*SMALL, "--data", str(data), "--model-dir", str(tmp_path / "two")]) == 1
+    assert "a CSV file holds one pair: give exactly one with --pairs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -53,16 +64,17 @@ def test_bad_data_exits_non_zero_and_keeps_the_previous_model(
     data = tmp_path / "bad.csv"
     data.write_text(csv_text)
     min_rows = "90" if "only 1" in message else "10"
-    assert train.main([*SMALL, "--data", str(data), "--min-rows", min_rows, "--model-dir", str(model_dir)]) == 1
-    err = capsys.readouterr().err
-    assert message in err
-    assert err.count("\n") == 1
-    assert "the current model is unchanged" in err
+    args = [*SMALL, *BTC_ONLY, "--data", str(data), "--min-rows", min_rows, "--model-dir", str(model_dir)]
+    assert train.main(args) == 1
+    first, second = capsys.readouterr().err.splitlines()
+    assert first.startswith("train: BTC/USD: bars: ") and message in first
+    assert first.endswith("; keeps its previous model")
+    assert second == "train: no pair updated; the current model is unchanged"
     assert snapshot(model_dir) == before
 
 
 def test_embedded_history_refuses_hourly_bars(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert train.main([*SMALL, "--timeframe", "1Hour", "--model-dir", str(model_dir)]) == 1
+    assert train.main([*SMALL, *BTC_ONLY, "--timeframe", "1Hour", "--model-dir", str(model_dir)]) == 1
     assert "daily bars only" in capsys.readouterr().err
 
 
@@ -71,12 +83,12 @@ def test_training_on_live_alpaca_bars(fake_alpaca: FakeAlpaca, tmp_path: Path, m
     fake_alpaca.bars = make_daily_bars(today - dt.timedelta(days=300), 301)  # through today, still in progress
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     start = (today - dt.timedelta(days=300)).isoformat()
-    args = [*SMALL[2:], "--source", "alpaca", "--start", start, "--model-dir", str(tmp_path / "m")]
+    args = [*SMALL[2:], *BTC_ONLY, "--source", "alpaca", "--start", start, "--model-dir", str(tmp_path / "m")]
     assert train.main(args) == 0
-    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert manifest["source"]["kind"] == "alpaca"
-    assert manifest["rows"] == 300  # today's bar was still in progress
-    assert manifest["last_bar"] == f"{today - dt.timedelta(days=1)}T00:00:00Z"
+    card = read_manifest(tmp_path / "m")["pairs"]["BTC/USD"]
+    assert card["source"]["kind"] == "alpaca"
+    assert card["rows"] == 300  # today's bar was still in progress
+    assert card["last_bar"] == f"{today - dt.timedelta(days=1)}T00:00:00Z"
     assert len(fake_alpaca.requests) == 4  # pages of 100
 
 
@@ -109,22 +121,23 @@ def test_an_alpaca_fault_mid_fetch_fails_clearly_and_keeps_the_model(
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     monkeypatch.setenv("ALPACA_RETRY_WAIT_SECONDS", "0.01")
     monkeypatch.setenv("ALPACA_TIMEOUT_SECONDS", "0.5")
-    args = ["--source", "alpaca", "--start", str(today - dt.timedelta(days=300)), "--model-dir", str(model_dir)]
+    start = str(today - dt.timedelta(days=300))
+    args = [*BTC_ONLY, "--source", "alpaca", "--start", start, "--model-dir", str(model_dir)]
     assert train.main(args) == 1
-    err = capsys.readouterr().err
-    assert message in err
-    assert err.strip().endswith("the current model is unchanged")
-    assert len(err.strip().splitlines()) == 1
+    first, second = capsys.readouterr().err.splitlines()
+    assert first.startswith("train: BTC/USD: bars: ") and message in first
+    assert second == "train: no pair updated; the current model is unchanged"
     assert len(fake_alpaca.requests) >= 2  # the fault came after a good first page
     assert snapshot(model_dir) == before
     assert not list(model_dir.parent.glob(".*"))  # no staging folder left behind
 
 
-def test_the_same_inputs_give_the_same_forecast(tmp_path: Path) -> None:
-    for name in ("a", "b"):
-        assert train.main([*SMALL, "--model-dir", str(tmp_path / name)]) == 0
-    forecast_a = (tmp_path / "a" / "forecast.json").read_bytes()
-    assert forecast_a == (tmp_path / "b" / "forecast.json").read_bytes()
+def test_the_same_inputs_give_the_same_forecasts_in_parallel_or_not(tmp_path: Path) -> None:
+    # Two pairs in two processes, then one pair at a time with the backtest in one process: the same bytes.
+    assert train.main([*SMALL, "--model-dir", str(tmp_path / "a")]) == 0
+    assert train.main([*SMALL, "--workers", "1", "--model-dir", str(tmp_path / "b")]) == 0
+    for name in ("btc-usd.forecast.json", "eth-usd.forecast.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_the_model_card_is_printed_and_written_self_contained(
@@ -136,7 +149,8 @@ def test_the_model_card_is_printed_and_written_self_contained(
     for horizon in ("1 day", "7 days", "30 days"):
         assert horizon in out
     report = (tmp_path / "model-report.html").read_text()
-    assert "Quality gate: <strong>passed</strong>" in report
+    assert report.count("Quality gate: <strong>passed</strong>") == 2
+    assert "<h1>BTC/USD 1Day — model" in report and "<h1>ETH/USD 1Day — model" in report
     assert "<script src=" not in report and 'src="https://cdn' not in report  # nothing is fetched
     assert "Plotly.newPlot" in report and len(report) > 1_000_000  # plotly.js is inlined
     assert not (tmp_path / "model" / "model-report.html").exists()  # beside the artifact, not in it
@@ -150,19 +164,20 @@ def test_a_failed_gate_keeps_the_previous_model(
     args = [*SMALL, "--gate-max-mape-ratio", "0.5", "--report", str(report), "--model-dir", str(model_dir)]
     assert train.main(args) == 3
     err = capsys.readouterr().err
-    assert "train: quality gate failed: 1 day: MAPE ratio to naive" in err
+    assert "train: BTC/USD: quality gate: 1 day: MAPE ratio to naive" in err
+    assert "train: ETH/USD: quality gate: 1 day: MAPE ratio to naive" in err
     assert "30 days: MAPE ratio to naive" in err
-    assert "the current model is unchanged" in err
+    assert err.endswith("train: no pair updated; the current model is unchanged\n")
     assert snapshot(model_dir) == before
-    assert "FAILED: 1 day: MAPE ratio" in report.read_text()
+    assert report.read_text().count("FAILED (the previous model is kept): 1 day: MAPE ratio") == 2
 
 
 def test_until_trains_as_if_it_were_that_day(tmp_path: Path) -> None:
-    assert train.main([*SMALL, "--until", "2024-10-01", "--model-dir", str(tmp_path / "m")]) == 0
-    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert manifest["last_bar"] == "2024-09-30T00:00:00Z"  # the last bar that had closed by midnight
-    assert manifest["trained_until"] == "2024-10-01T00:00:00Z"
-    assert manifest["backtest"]["last_origin"] < "2024-09-01"
+    assert train.main([*SMALL, *BTC_ONLY, "--until", "2024-10-01", "--model-dir", str(tmp_path / "m")]) == 0
+    card = read_manifest(tmp_path / "m")["pairs"]["BTC/USD"]
+    assert card["last_bar"] == "2024-09-30T00:00:00Z"  # the last bar that had closed by midnight
+    assert card["trained_until"] == "2024-10-01T00:00:00Z"
+    assert card["backtest"]["last_origin"] < "2024-09-01"
 
 
 def test_until_bounds_the_live_request(
@@ -171,14 +186,81 @@ def test_until_bounds_the_live_request(
     fake_alpaca.bars = make_daily_bars(dt.date(2022, 1, 1), 1000)
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     args = ["--source", "alpaca", "--start", "2022-01-01", "--until", "2024-01-01", "--backtest-span-days", "365"]
-    assert train.main([*args, "--model-dir", str(tmp_path / "m")]) == 0
+    assert train.main([*args, *BTC_ONLY, "--model-dir", str(tmp_path / "m")]) == 0
     assert fake_alpaca.requests[0]["end"][0].startswith("2024-01-01T00:00:00")
-    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert manifest["last_bar"] == "2023-12-31T00:00:00Z"
+    assert read_manifest(tmp_path / "m")["pairs"]["BTC/USD"]["last_bar"] == "2023-12-31T00:00:00Z"
 
 
 def test_a_history_too_short_for_the_backtest_is_refused(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(model_dir)
-    assert train.main(["--start", "2024-06-01", "--min-rows", "30", "--model-dir", str(model_dir)]) == 1
+    assert train.main([*BTC_ONLY, "--start", "2024-06-01", "--min-rows", "30", "--model-dir", str(model_dir)]) == 1
     assert "use an earlier --start or a shorter --backtest-span-days" in capsys.readouterr().err
     assert snapshot(model_dir) == before
+
+
+# --- several pairs: each updates or keeps its previous model on its own -----------------------------------------
+
+
+def test_a_pair_failing_its_gate_keeps_its_model_while_the_other_updates(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = read_manifest(model_dir)
+    eth_files = {n: (model_dir / n).read_bytes() for n in ("eth-usd.forecast.json", "eth-usd.prophet.json")}
+    # On this history ETH/USD's 7-day band covers 74.4 % and BTC/USD's 79.3 %: a 76 % floor fails ETH/USD only.
+    report = tmp_path / "cards.html"
+    args = [*SMALL, "--gate-min-coverage", "0.76", "--report", str(report), "--model-dir", str(model_dir)]
+    assert train.main(args) == train.EXIT_PARTIAL
+    err = capsys.readouterr().err
+    assert "train: ETH/USD: quality gate: 7 days: band coverage 74.4% outside 76%-90%; keeps its previous model" in err
+    assert err.strip().endswith("; keeps its previous model")
+    after = read_manifest(model_dir)
+    assert after["pairs"]["ETH/USD"] == before["pairs"]["ETH/USD"]  # the very same card and version
+    assert {n: (model_dir / n).read_bytes() for n in eth_files} == eth_files
+    assert after["pairs"]["BTC/USD"]["model_version"] != before["pairs"]["BTC/USD"]["model_version"]
+    assert after["run"]["updated"] == ["BTC/USD"]
+    assert list(after["run"]["kept"]) == ["ETH/USD"] and "band coverage" in after["run"]["kept"]["ETH/USD"]
+    assert after["model_version"] != before["model_version"]
+    assert "FAILED (the previous model is kept): 7 days: band coverage" in report.read_text()
+    from cryptopredict.artifact import load_artifact
+
+    assert set(load_artifact(model_dir).pairs) == {"BTC/USD", "ETH/USD"}  # and it still loads
+
+
+def test_a_pair_whose_fetch_fails_keeps_its_model_and_a_new_one_without_a_model_is_left_out(
+    fake_alpaca: FakeAlpaca, model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    fake_alpaca.bars = make_daily_bars(today - dt.timedelta(days=300), 301)  # BTC/USD; nothing for the others
+    before = read_manifest(model_dir)
+    monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
+    start = str(today - dt.timedelta(days=300))
+    args = [*SMALL[2:], "--pairs", "BTC/USD,ETH/USD,SOL/USD", "--source", "alpaca", "--start", start]
+    assert train.main([*args, "--model-dir", str(model_dir)]) == train.EXIT_PARTIAL
+    err = capsys.readouterr().err
+    assert "train: ETH/USD: bars: Alpaca returned no 1Day bars for ETH/USD" in err
+    assert "train: SOL/USD: bars: Alpaca returned no 1Day bars for SOL/USD" in err
+    assert "keeps its previous model" in err and "has no previous model: left out" in err
+    after = read_manifest(model_dir)
+    assert list(after["pairs"]) == ["BTC/USD", "ETH/USD"]
+    assert after["pairs"]["BTC/USD"]["source"]["kind"] == "alpaca"
+    assert after["pairs"]["ETH/USD"] == before["pairs"]["ETH/USD"]
+    assert list(after["run"]["kept"]) == ["ETH/USD"] and list(after["run"]["dropped"]) == ["SOL/USD"]
+
+
+def test_pairs_no_longer_configured_are_not_carried_over(model_dir: Path) -> None:
+    assert train.main([*SMALL, *BTC_ONLY, "--model-dir", str(model_dir)]) == 0
+    assert list(read_manifest(model_dir)["pairs"]) == ["BTC/USD"]
+    assert not (model_dir / "eth-usd.forecast.json").exists()
+
+
+@pytest.mark.parametrize("value", ["BTC", "BTC/USD,,ETH/", "BTC/US D"])
+def test_a_malformed_pair_list_is_refused(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--pairs", value])
+    assert exit_info.value.code == 2
+    assert "is not a pair such as BTC/USD" in capsys.readouterr().err
+
+
+def test_pairs_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAIRS", "eth-usd, BTC/USD, eth/usd")
+    assert train.build_parser().parse_args([]).pairs == ("ETH/USD", "BTC/USD")

@@ -46,11 +46,14 @@ def test_the_job_summary_model_card(trained_model_dir: Path) -> None:
     )
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     lines = result.stdout.splitlines()
-    assert lines[0] == f"## Model {manifest['model_version']}: BTC/USD 1Day"
-    assert "gate passed" in result.stdout
+    assert lines[0] == f"## Artifact {manifest['model_version']}: BTC/USD, ETH/USD"
+    assert "Updated: BTC/USD, ETH/USD." in lines
+    for symbol, card in manifest["pairs"].items():
+        assert f"### {symbol} 1Day: model {card['model_version']}" in lines
+    assert result.stdout.count("gate passed") == 2
     table = [line for line in lines if line.startswith("|")]
     assert table[0].startswith("| horizon | model MAPE | naive MAPE | ratio |")
-    assert [row.split("|")[1].strip() for row in table[2:]] == ["1 day", "7 days", "30 days"]
+    assert [row.split("|")[1].strip() for row in table if "day" in row] == ["1 day", "7 days", "30 days"] * 2
     # The summary step runs on a bare runner: the script must not need the training dependencies.
     probe = "import runpy, sys; sys.modules['plotly'] = None; sys.modules['pandas'] = None\n"
     probe += f"sys.argv = ['model_card.py', {str(trained_model_dir / 'manifest.json')!r}]\n"

@@ -10,21 +10,15 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from cryptopredict.artifact import ArtifactError, load_artifact
-from cryptopredict.serving import docs, page, predictions, status
+from cryptopredict.artifact import load_artifact
+from cryptopredict.serving import docs, page, pairs, predictions, status
 from cryptopredict.serving.http import JsonApi
 from cryptopredict.serving.limits import install_limits
 from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
-from cryptopredict.settings import (
-    DEFAULT_MAX_MODEL_AGE_SECONDS,
-    DEFAULT_MODEL_DIR,
-    DEFAULT_SYMBOL,
-    read_app_config,
-)
+from cryptopredict.settings import DEFAULT_MAX_MODEL_AGE_SECONDS, DEFAULT_MODEL_DIR, read_app_config
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_DIR": str(DEFAULT_MODEL_DIR),
-    "SYMBOL": DEFAULT_SYMBOL,
     "CORS_ORIGINS": "*",
     "RATE_LIMIT": "",  # off; e.g. "60/minute;1000/hour" per client address
     "TRUSTED_PROXIES": 0,  # proxies in front of us whose X-Forwarded-For we believe (1 on Render)
@@ -50,17 +44,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     artifact = load_artifact(Path(app.config["MODEL_DIR"]))
-    if artifact.forecast.symbol != app.config["SYMBOL"]:
-        raise ArtifactError(
-            f"the model in {app.config['MODEL_DIR']} is for {artifact.forecast.symbol}, "
-            f"but this service serves {app.config['SYMBOL']}"
-        )
     app.extensions["artifact"] = artifact
 
     install_observability(app, artifact)
     install_limits(app)
     api = JsonApi(app)
+    pairs.install_pair_converter(app, api, artifact)
     api.register_blueprint(predictions.blp)
+    api.register_blueprint(pairs.blp)
     api.register_blueprint(status.blp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(page.bp)

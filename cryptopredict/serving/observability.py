@@ -21,7 +21,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from cryptopredict.artifact import Artifact
+from cryptopredict.artifact import Artifact, pair_name
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the platform's proxy is kept so logs can be joined across hops; anything odd is replaced.
@@ -103,17 +103,25 @@ class Metrics:
         )
         info = Gauge(
             "crypto_predict_model_info",
-            "The model being served (always 1; the labels carry the facts)",
-            ["model_version", "symbol", "trained_at"],
+            "Each pair's model being served (always 1; the labels carry the facts)",
+            ["pair", "model_version", "trained_at"],
             registry=self.registry,
         )
-        info.labels(artifact.version, artifact.forecast.symbol, artifact.manifest["trained_at"]).set(1)
         age = Gauge(
             "crypto_predict_model_age_seconds",
-            "Seconds since the model being served was trained",
+            "Seconds since each pair's model was trained",
+            ["pair"],
             registry=self.registry,
         )
-        age.set_function(artifact.age_seconds)
+        for symbol, pair in artifact.pairs.items():
+            info.labels(pair_name(symbol), pair.version, pair.card["trained_at"]).set(1)
+            age.labels(pair_name(symbol)).set_function(lambda pair=pair: time.time() - pair.trained_at)
+        Gauge(
+            "crypto_predict_artifact_info",
+            "The artifact being served (always 1)",
+            ["model_version", "published_at"],
+            registry=self.registry,
+        ).labels(artifact.version, artifact.manifest["published_at"]).set(1)
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:

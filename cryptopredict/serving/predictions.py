@@ -1,4 +1,7 @@
-"""GET /bitcoin: the predicted price and its band at a date, looked up in the materialised forecast."""
+"""GET /bitcoin: the predicted price and its band at a date, looked up in the materialised forecast.
+
+The query and response schemas and the lookups here serve /predict/{pair} as well (see pairs.py).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,11 @@ import marshmallow as ma
 from flask import Response, current_app
 from flask_smorest import abort
 
-from cryptopredict.artifact import Artifact
+from cryptopredict.artifact import Artifact, PairModel, pair_name
 from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
 from cryptopredict.serving.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, parse_utc
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
+from cryptopredict.settings import BITCOIN
 
 blp = StrictBlueprint("bitcoin", __name__, url_prefix="/bitcoin", description="Bitcoin price predictions")
 
@@ -81,9 +85,22 @@ def abort_out_of_range(table: ForecastTable, name: str, moment: float) -> NoRetu
     )
 
 
-def predict_at(artifact: Artifact, moment: dt.datetime) -> dict[str, Any]:
+def find_pair(artifact: Artifact, name: str) -> PairModel:
+    """The pair's model, or a 404 that lists the pairs this service predicts."""
+    pair = artifact.find(name)
+    if pair is None:
+        known = [pair_name(symbol) for symbol in artifact.pairs]
+        abort(
+            404,
+            message=f"no model for the pair {name}; this service predicts {', '.join(known)} (see GET /pairs)",
+            errors={"pair": {"unknown": name, "known": known}},
+        )
+    return pair
+
+
+def predict_at(pair: PairModel, moment: dt.datetime) -> dict[str, Any]:
     """Look one moment up, or abort with 422 naming the range the model answers."""
-    table = artifact.forecast
+    table = pair.forecast
     try:
         point = table.lookup(moment.timestamp())
     except OutOfRange:
@@ -95,7 +112,7 @@ def predict_at(artifact: Artifact, moment: dt.datetime) -> dict[str, Any]:
         "prediction_high": point.high,
         "symbol": table.symbol,
         "interval": table.interval,
-        "model_version": artifact.version,
+        "model_version": pair.version,
     }
 
 
@@ -109,10 +126,13 @@ def get_prediction(query: dict[str, Any]) -> Response:
     Between two bars the values are interpolated linearly. The same date always gets the same answer
     from the same model version.
     """
-    # The dict already has the documented shape (a test checks it against the schema); encoding it directly
-    # skips a marshmallow dump on the hot path.
-    body = json.dumps(predict_at(current_app.extensions["artifact"], query["date"]), separators=(",", ":"))
-    return Response(body, mimetype="application/json")
+    return encode(predict_at(find_pair(current_app.extensions["artifact"], BITCOIN), query["date"]))
+
+
+def encode(body: dict[str, Any]) -> Response:
+    """JSON without a marshmallow dump: the bodies already have the documented shape (the tests check them
+    against the schemas), and skipping the dump matters on the hot path."""
+    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
 
 
 class ForecastQuery(ma.Schema):
@@ -152,9 +172,9 @@ class ForecastRange(ma.Schema):
     points = ma.fields.List(ma.fields.Nested(ForecastPoint), required=True, metadata={"maxItems": MAX_POINTS})
 
 
-def forecast_between(artifact: Artifact, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
+def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
     """Every bar from `start` to `end` with its forecast, band and observed close; 422 when too many or outside."""
-    table = artifact.forecast
+    table = pair.forecast
     first = start.timestamp() if start else max(table.start, table.last_bar - DEFAULT_PAST_DAYS * 86_400)
     last = end.timestamp() if end else min(table.end, table.last_bar + DEFAULT_AHEAD_DAYS * 86_400)
     for name, moment in (("start", first), ("end", last)):
@@ -178,7 +198,7 @@ def forecast_between(artifact: Artifact, start: dt.datetime | None, end: dt.date
         "symbol": table.symbol,
         "timeframe": table.timeframe,
         "interval": table.interval,
-        "model_version": artifact.version,
+        "model_version": pair.version,
         "last_bar": format_utc(table.last_bar),
         "points": [
             {
@@ -202,5 +222,5 @@ def get_forecast(query: dict[str, Any]) -> Response:
 
     Defaults: 90 days before the last observed bar to 30 days after it. At most 1,000 points.
     """
-    body = forecast_between(current_app.extensions["artifact"], query.get("start"), query.get("end"))
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
+    pair = find_pair(current_app.extensions["artifact"], BITCOIN)
+    return encode(forecast_between(pair, query.get("start"), query.get("end")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import marshmallow as ma
@@ -21,7 +22,9 @@ class Health(ma.Schema):
 class Readiness(ma.Schema):
     status = ma.fields.String(required=True, metadata={"example": "ready"})
     model_version = ma.fields.String(required=True)
-    model_age_seconds = ma.fields.Integer(required=True, metadata={"description": "Seconds since it was trained"})
+    model_age_seconds = ma.fields.Integer(
+        required=True, metadata={"description": "Seconds since the least recently trained pair was trained"}
+    )
     max_model_age_seconds = ma.fields.Integer(required=True, metadata={"description": "Older than this is stale"})
 
 
@@ -74,8 +77,8 @@ class Gate(ma.Schema):
     failures = ma.fields.List(ma.fields.String(), required=True)
 
 
-class Manifest(ma.Schema):
-    """What was trained, on what, when, with which packages; and the checksum of every file."""
+class PairCard(ma.Schema):
+    """One pair's model card: what was trained, on what, when, with which packages, and how it scored."""
 
     model_version = ma.fields.String(required=True)
     symbol = ma.fields.String(required=True)
@@ -95,6 +98,29 @@ class Manifest(ma.Schema):
     backtest = ma.fields.Nested(Backtest, required=True)
     gate = ma.fields.Nested(Gate, required=True)
     packages = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+
+
+class RunOutcome(ma.Schema):
+    updated = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "Pairs retrained"})
+    kept = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        metadata={"description": "Pairs that failed and kept their previous model, with the reason"},
+    )  # fmt: skip
+    dropped = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        metadata={"description": "Pairs that failed with no previous model to keep, with the reason"},
+    )  # fmt: skip
+
+
+class Manifest(ma.Schema):
+    """The artifact: a model card per pair, what the last training run did, and the checksum of every file."""
+
+    format = ma.fields.Integer(required=True, metadata={"example": 2})
+    model_version = ma.fields.String(required=True, metadata={"description": "Changes whenever any pair's does"})
+    published_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    git_commit = ma.fields.String(required=True, allow_none=True)
+    pairs = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(PairCard), required=True)
+    run = ma.fields.Nested(RunOutcome, required=True)
     files = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(FileEntry), required=True)
 
 
@@ -114,11 +140,17 @@ def get_ready() -> dict[str, Any]:
     age = int(artifact.age_seconds())
     limit = int(current_app.config["MAX_MODEL_AGE_SECONDS"])
     if age > limit:
+        now = time.time()
+        stale = [
+            f"{symbol} ({pair.version}, trained {(now - pair.trained_at) / 3600:.1f} h ago)"
+            for symbol, pair in artifact.pairs.items()
+            if now - pair.trained_at > limit
+        ]
         abort(
             503,
             message=(
-                f"model {artifact.version} was trained {age / 3600:.1f} h ago, more than the {limit / 3600:g} h "
-                "allowed (MAX_MODEL_AGE_SECONDS): retraining has stalled"
+                f"models older than the {limit / 3600:g} h allowed (MAX_MODEL_AGE_SECONDS): {', '.join(stale)}; "
+                "retraining has stalled"
             ),
         )
     return {
@@ -132,5 +164,5 @@ def get_ready() -> dict[str, Any]:
 @blp.route("/model")
 @blp.response(200, Manifest())
 def get_model() -> dict[str, Any]:
-    """The manifest of the model being served (for people and for deploy checks)"""
+    """The manifest of the artifact being served: every pair's model card (for people and for deploy checks)"""
     return current_app.extensions["artifact"].manifest

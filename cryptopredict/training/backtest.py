@@ -320,10 +320,12 @@ def _iso(stamp: pd.Timestamp) -> str:
     return f"{stamp:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def backtest(bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: BacktestPlan | None = None) -> BacktestResult:
+def backtest(
+    bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: BacktestPlan | None = None, workers: int | None = None
+) -> BacktestResult:
     """Run the backtest, choose the damping, score it, and calibrate the band for serving."""
     plan = plan or BacktestPlan.for_timeframe(spec.timeframe)
-    paths = run_origins(bars, ServiceForecaster(spec), spec.timeframe, plan)
+    paths = run_origins(bars, ServiceForecaster(spec), spec.timeframe, plan, workers)
     damping = choose_damping(paths, spec.timeframe)
     chosen = replace(spec, damping=damping)
     return BacktestResult(

@@ -18,6 +18,7 @@ from cryptopredict.settings import timeframe_seconds
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
 OPTIONAL_COLUMNS = ("open", "high", "low", "volume")
+BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 ALPACA_RETRY_CODES = [429, 500, 502, 503, 504]
 
 
@@ -80,9 +81,16 @@ def read_embedded_bars(symbol: str, timeframe: str) -> pd.DataFrame:
 
 
 def fetch_alpaca_bars(
-    symbol: str, timeframe: str, start: dt.datetime, now: dt.datetime, options: AlpacaOptions
+    symbol: str,
+    timeframe: str,
+    start: dt.datetime,
+    now: dt.datetime,
+    options: AlpacaOptions,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
-    """Every completed bar from `start` up to `now`, through the official SDK (it follows page tokens)."""
+    """Every completed bar from `start` up to `now`, through the official SDK (it follows page tokens).
+
+    No bars at all is an error unless `allow_empty` (a short window of a longer fetch may be a gap)."""
     from alpaca.common.exceptions import APIError
     from alpaca.data.historical import CryptoHistoricalDataClient
     from alpaca.data.requests import CryptoBarsRequest
@@ -127,6 +135,10 @@ def fetch_alpaca_bars(
     except (RequestException, ValueError) as exc:
         raise BarsError(f"Alpaca bars request for {symbol} failed: {_one_line(str(exc))}") from None
     bars = barset.data.get(symbol, [])
+    if not bars and allow_empty:
+        return pd.DataFrame(
+            {"ds": pd.Series(dtype="datetime64[ns]"), **{c: pd.Series(dtype=float) for c in BAR_COLUMNS}}
+        )
     if not bars:
         raise BarsError(
             f"Alpaca returned no {timeframe} bars for {symbol} from {start:%Y-%m-%d} to {now:%Y-%m-%d %H:%M}Z"

@@ -1,10 +1,17 @@
-"""One training run: bars in, a published artifact out. Any failure leaves the previous artifact as it was."""
+"""One training run: for each pair, bars in and a model out; then one artifact with every pair that has a model.
+
+A pair whose bars cannot be had, whose backtest cannot run, or whose model fails the quality gate keeps the
+model it had in the previous artifact (if any) while the other pairs update. Nothing is published when no pair
+updates, and any failure before the final swap leaves the previous artifact exactly as it was.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import platform
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -12,19 +19,19 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cryptopredict.artifact import FORECAST_FILE, MODEL_FILE, sha256_hex, write_artifact
+from cryptopredict.artifact import FORMAT, ArtifactError, pair_files, read_verified_files, sha256_hex, write_artifact
 from cryptopredict.files import write_atomically
+from cryptopredict.forecast import ForecastTable
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
     DEFAULT_MIN_ROWS,
     DEFAULT_MODEL_DIR,
+    DEFAULT_PAIRS,
     DEFAULT_START,
-    DEFAULT_SYMBOL,
     DEFAULT_TIMEFRAME,
 )
-from cryptopredict.training.backtest import BacktestPlan, backtest
-from cryptopredict.training.barcache import fetch_with_cache
+from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest
 from cryptopredict.training.bars import (
     AlpacaOptions,
     BarsError,
@@ -36,12 +43,14 @@ from cryptopredict.training.bars import (
     read_csv_bars,
     validate_bars,
 )
+from cryptopredict.training.barstore import sync_bars
 from cryptopredict.training.gate import GateThresholds, find_failures
 from cryptopredict.training.model import ModelSpec, fit_model, fit_window, materialise_forecast, serialise_model
 from cryptopredict.training.report import render_report
 
 Source = Literal["embedded", "alpaca", "csv"]
 RECORDED_PACKAGES = ("prophet", "cmdstanpy", "pandas", "numpy", "alpaca-py")
+DEFAULT_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,8 @@ class TrainSettings:
     """Everything one training run depends on."""
 
     source: Source = "embedded"
-    data_path: Path | None = None
-    symbol: str = DEFAULT_SYMBOL
+    data_path: Path | None = None  # a CSV file, for a run with one pair
+    pairs: tuple[str, ...] = DEFAULT_PAIRS
     timeframe: str = DEFAULT_TIMEFRAME
     start: dt.date = DEFAULT_START
     horizon_days: int = DEFAULT_HORIZON_DAYS
@@ -61,25 +70,26 @@ class TrainSettings:
     report_path: Path | None = None
     git_commit: str | None = None
     gate: GateThresholds = field(default_factory=GateThresholds)
-    bars_cache: Path | None = None  # a folder of fetched bars, so live retrains fetch only what is new
+    bar_store: Path | None = None  # an SQLite file of fetched bars, so live retrains fetch only what is new
     backtest_plan: BacktestPlan | None = None  # None: the default plan for the timeframe
     alpaca: AlpacaOptions = field(default_factory=AlpacaOptions)
+    workers: int = DEFAULT_WORKERS  # processes: pairs in parallel, or one pair's backtest refits
 
     def until_moment(self) -> dt.datetime | None:
         """`until` as the instant training pretends it is: midnight UTC at the start of that day."""
         return dt.datetime.combine(self.until, dt.time(), tzinfo=dt.UTC) if self.until else None
 
 
-def load_bars(settings: TrainSettings, now: dt.datetime) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Bars from the chosen source from `settings.start` on, validated, with a description of their origin."""
+def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One pair's bars from the chosen source from `settings.start` on, validated, with their origin."""
     start = dt.datetime.combine(settings.start, dt.time(), tzinfo=dt.UTC)
     if settings.source == "alpaca":
-        if settings.bars_cache:
-            frame = fetch_with_cache(
-                settings.bars_cache, settings.symbol, settings.timeframe, start, now, settings.alpaca
-            )
+        if settings.bar_store:
+            frame = sync_bars(settings.bar_store, symbol, settings.timeframe, start, now, settings.alpaca)
+            if frame.empty:
+                raise BarsError(f"Alpaca returned no {settings.timeframe} bars for {symbol} since {start:%Y-%m-%d}")
         else:
-            frame = fetch_alpaca_bars(settings.symbol, settings.timeframe, start, now, settings.alpaca)
+            frame = fetch_alpaca_bars(symbol, settings.timeframe, start, now, settings.alpaca)
         origin: dict[str, Any] = {"kind": "alpaca", "feed": "us", "url": settings.alpaca.url_override or "default"}
         staleness_now: dt.datetime | None = now
     else:
@@ -90,12 +100,20 @@ def load_bars(settings: TrainSettings, now: dt.datetime) -> tuple[pd.DataFrame, 
         elif settings.timeframe != "1Day":
             raise BarsError("the embedded history has daily bars only; use --timeframe 1Day or --source alpaca")
         else:
-            path = embedded_path(settings.symbol, settings.timeframe)
+            path = embedded_path(symbol, settings.timeframe)
+            if not path.is_file():
+                raise BarsError(f"no embedded history for {symbol} (data/ has {', '.join(embedded_symbols())})")
         frame = coarsen(read_csv_bars(path), settings.timeframe)
         origin = {"kind": settings.source, "path": path.name, "sha256": sha256_hex(path.read_bytes())}
         staleness_now = None
     frame = drop_incomplete(frame[frame["ds"] >= naive_utc(start)], settings.timeframe, now)
     return validate_bars(frame, timeframe=settings.timeframe, min_rows=settings.min_rows, now=staleness_now), origin
+
+
+def embedded_symbols() -> list[str]:
+    """The pairs the embedded history has daily bars for."""
+    folder = embedded_path("BTC/USD", "1Day").parent
+    return sorted(p.name.removesuffix("-1d.csv").upper().replace("-", "/") for p in folder.glob("*-1d.csv"))
 
 
 def package_versions() -> dict[str, str]:
@@ -114,22 +132,23 @@ def default_report_path(model_dir: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class TrainResult:
-    manifest: dict[str, Any]
+class FittedPair:
+    """A pair's new model, whether or not it passed the gate."""
+
+    symbol: str
+    card: dict[str, Any]
+    table: ForecastTable
+    forecast: bytes
+    model: bytes
     failures: list[str]
-    report_path: Path | None
 
 
-def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResult:
-    """Backtest, gate, fit, materialise and publish. A failed gate publishes nothing.
-
-    `now` (default: the current time, or `settings.until`) is the moment training pretends it is:
-    only bars that had closed by then are used.
-    """
-    if now is None:
-        now = settings.until_moment() or dt.datetime.now(dt.UTC)
-    bars, origin = load_bars(settings, now)
-    result = backtest(bars, ModelSpec(timeframe=settings.timeframe), settings.interval, settings.backtest_plan)
+def fit_pair(
+    settings: TrainSettings, symbol: str, bars: pd.DataFrame, origin: dict[str, Any], now: dt.datetime, workers: int
+) -> FittedPair:
+    """Backtest, gate, fit and materialise one pair (in a worker process when pairs run in parallel)."""
+    spec = ModelSpec(timeframe=settings.timeframe)
+    result = backtest(bars, spec, settings.interval, settings.backtest_plan, workers=workers)
     failures = find_failures(result.table, settings.gate)
     window = fit_window(bars, result.spec)
     model = fit_model(bars, result.spec)
@@ -138,16 +157,15 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
         window,
         spec=result.spec,
         band=result.band,
-        symbol=settings.symbol,
+        symbol=symbol,
         horizon_days=settings.horizon_days,
         interval=settings.interval,
     )
-    forecast_bytes = table.to_json()
+    forecast = table.to_json()
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    version = f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast_bytes).hexdigest()[:8]}"
-    manifest = {
-        "model_version": version,
-        "symbol": settings.symbol,
+    card = {
+        "model_version": f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast).hexdigest()[:8]}",
+        "symbol": symbol,
         "timeframe": settings.timeframe,
         "interval": settings.interval,
         "horizon_days": settings.horizon_days,
@@ -163,13 +181,132 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
         "backtest": result.summary(),
         "gate": {**settings.gate.describe(), "passed": not failures, "failures": failures},
     }
-    report_path = settings.report_path or default_report_path(settings.model_dir)
-    if not failures:
+    return FittedPair(symbol, card, table, forecast, serialise_model(model), failures)
+
+
+def _fit_job(job: tuple[TrainSettings, str, pd.DataFrame, dict[str, Any], dt.datetime]) -> FittedPair | str:
+    """fit_pair for a process pool: a backtest that cannot run comes back as its message."""
+    settings, symbol, bars, origin, now = job
+    try:
+        return fit_pair(settings, symbol, bars, origin, now, workers=1)
+    except BacktestError as exc:
+        return f"backtest: {exc}"
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """What happened to one pair in this run."""
+
+    symbol: str
+    status: Literal["updated", "kept", "dropped"]  # dropped: failed, and no previous model to keep
+    reason: str | None = None  # why it did not update
+    fitted: FittedPair | None = None  # the new model, when one was fitted (even if the gate refused it)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    manifest: dict[str, Any] | None  # the published manifest, or None when nothing was published
+    outcomes: dict[str, PairOutcome]
+    report_path: Path | None
+
+    @property
+    def failures(self) -> list[str]:
+        """Every reason a pair did not update, prefixed with its symbol."""
+        return [f"{o.symbol}: {o.reason}" for o in self.outcomes.values() if o.status != "updated"]
+
+
+def fit_all(settings: TrainSettings, now: dt.datetime) -> dict[str, FittedPair | str]:
+    """Load every pair's bars (in this process: the bar store has one writer), then fit them in parallel."""
+    loaded: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = {}
+    results: dict[str, FittedPair | str] = {}
+    if settings.data_path is not None and len(settings.pairs) != 1:
+        raise BarsError("a CSV file holds one pair: give exactly one with --pairs")
+    for symbol in settings.pairs:
+        try:
+            loaded[symbol] = load_bars(settings, symbol, now)
+        except BarsError as exc:
+            results[symbol] = f"bars: {exc}"
+    jobs = [(settings, symbol, bars, origin, now) for symbol, (bars, origin) in loaded.items()]
+    if len(jobs) == 1 or settings.workers == 1:
+        # One pair at a time: each backtest spreads its refits over the worker processes instead.
+        for job in jobs:
+            try:
+                results[job[1]] = fit_pair(*job, workers=settings.workers)
+            except BacktestError as exc:
+                results[job[1]] = f"backtest: {exc}"
+    elif jobs:
+        with ProcessPoolExecutor(max_workers=min(settings.workers, len(jobs))) as pool:
+            for job, fitted in zip(jobs, pool.map(_fit_job, jobs), strict=True):
+                results[job[1]] = fitted
+    return {symbol: results[symbol] for symbol in settings.pairs}
+
+
+def read_previous(model_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, bytes]]:
+    """The previous artifact's pair cards and files, if there is a valid one of this format."""
+    try:
+        manifest, contents = read_verified_files(model_dir)
+    except ArtifactError:
+        return {}, {}
+    if manifest.get("format") != FORMAT or not isinstance(manifest.get("pairs"), dict):
+        return {}, {}
+    return manifest["pairs"], contents
+
+
+def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResult:
+    """Fit every pair, then publish one artifact with the pairs that updated and the kept ones.
+
+    `now` (default: the current time, or `settings.until`) is the moment training pretends it is: only bars
+    that had closed by then are used.
+    """
+    if now is None:
+        now = settings.until_moment() or dt.datetime.now(dt.UTC)
+    fitted = fit_all(settings, now)
+    previous_cards, previous_files = read_previous(settings.model_dir)
+    outcomes: dict[str, PairOutcome] = {}
+    cards: dict[str, dict[str, Any]] = {}
+    files: dict[str, bytes] = {}
+    for symbol, result in fitted.items():
+        forecast_name, model_name = pair_files(symbol)
+        if isinstance(result, FittedPair) and not result.failures:
+            cards[symbol] = result.card
+            files[forecast_name], files[model_name] = result.forecast, result.model
+            outcomes[symbol] = PairOutcome(symbol, "updated", fitted=result)
+            continue
+        reason = result if isinstance(result, str) else "quality gate: " + "; ".join(result.failures)
+        pair_fitted = result if isinstance(result, FittedPair) else None
+        if symbol in previous_cards and forecast_name in previous_files and model_name in previous_files:
+            cards[symbol] = previous_cards[symbol]
+            files[forecast_name], files[model_name] = previous_files[forecast_name], previous_files[model_name]
+            outcomes[symbol] = PairOutcome(symbol, "kept", reason, pair_fitted)
+        else:
+            outcomes[symbol] = PairOutcome(symbol, "dropped", reason, pair_fitted)
+    # Pairs no longer configured are not carried over: the configuration says what is served.
+    manifest = None
+    if any(o.status == "updated" for o in outcomes.values()):
+        published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        versions = json.dumps({s: c["model_version"] for s, c in sorted(cards.items())}).encode()
         manifest = write_artifact(
-            settings.model_dir, {FORECAST_FILE: forecast_bytes, MODEL_FILE: serialise_model(model)}, manifest
+            settings.model_dir,
+            files,
+            {
+                "format": FORMAT,
+                "model_version": f"{published_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(versions).hexdigest()[:8]}",
+                "published_at": _iso(published_at),
+                "git_commit": settings.git_commit,
+                "pairs": dict(sorted(cards.items())),
+                "run": {
+                    "updated": [s for s, o in outcomes.items() if o.status == "updated"],
+                    "kept": {s: o.reason for s, o in outcomes.items() if o.status == "kept"},
+                    "dropped": {s: o.reason for s, o in outcomes.items() if o.status == "dropped"},
+                },
+            },
         )
-    write_atomically(report_path, render_report(table, manifest, failures))
-    return TrainResult(manifest=manifest, failures=failures, report_path=report_path)
+    report_path = None
+    sections = [(o.fitted.table, o.fitted.card, o.fitted.failures) for o in outcomes.values() if o.fitted]
+    if sections:
+        report_path = settings.report_path or default_report_path(settings.model_dir)
+        write_atomically(report_path, render_report(sections))
+    return TrainResult(manifest=manifest, outcomes=outcomes, report_path=report_path)
 
 
 def _iso(moment: dt.datetime | pd.Timestamp) -> str:

@@ -53,21 +53,19 @@ def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tu
     return errors, coverage
 
 
-def render_report(table: ForecastTable, manifest: dict[str, Any], verdict: list[str]) -> str:
-    """One HTML page with Plotly's JavaScript inlined, so it opens with no network."""
-    backtest = manifest["backtest"]["horizons"]
+def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str], first: bool) -> str:
+    backtest = card["backtest"]["horizons"]
     figures = [_forecast_figure(table, history_bars=365), *_backtest_figures(backtest, table.interval)]
     parts = [
-        figure.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        figure.to_html(full_html=False, include_plotlyjs=(first and i == 0), config={"displaylogo": False})
         for i, figure in enumerate(figures)
     ]
-    status = "passed" if not verdict else "FAILED: " + "; ".join(verdict)
-    model, bt = manifest["model"], manifest["backtest"]
+    status = "passed" if not verdict else "FAILED (the previous model is kept): " + "; ".join(verdict)
+    model, bt = card["model"], card["backtest"]
     e = html.escape
-    title = f"{e(manifest['symbol'])} {e(manifest['timeframe'])} — model {e(manifest['model_version'])}"
     trained = (
-        f"Trained at {manifest['trained_at']} on {manifest['rows']} bars, {manifest['first_bar']} to "
-        f"{manifest['last_bar']} ({e(manifest['source']['kind'])})."
+        f"Trained at {card['trained_at']} on {card['rows']} bars, {card['first_bar']} to "
+        f"{card['last_bar']} ({e(card['source']['kind'])})."
     )
     method = (
         f"Prophet on the log close, anchored at the last close, trend damped by {model['damping']}, "
@@ -77,16 +75,25 @@ def render_report(table: ForecastTable, manifest: dict[str, Any], verdict: list[
         f"Backtest: {bt['refits']} refits, forecasts from {bt['origins']} origins, "
         f"{bt['first_scored_origin']} to {bt['last_origin']}"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Model card {e(manifest["model_version"])}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}}
-pre{{background:#f5f5f5;padding:1em}}</style>
-</head><body>
-<h1>{title}</h1>
+    return f"""<section>
+<h1>{e(card["symbol"])} {e(card["timeframe"])} — model {e(card["model_version"])}</h1>
 <p>{trained} {method}</p>
 <p>Quality gate: <strong>{e(status)}</strong></p>
 <h2>{scope}</h2>
 <pre>{e(format_table(backtest))}</pre>
 {"".join(parts)}
-</body></html>
+</section>
+"""
+
+
+def render_report(sections: Sequence[tuple[ForecastTable, dict[str, Any], list[str]]]) -> str:
+    """One HTML page with a section per pair and Plotly's JavaScript inlined once, so it opens with no network."""
+    symbols = ", ".join(html.escape(card["symbol"]) for _, card, _ in sections)
+    body = "".join(_pair_section(table, card, verdict, i == 0) for i, (table, card, verdict) in enumerate(sections))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Model cards: {symbols}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}}
+pre{{background:#f5f5f5;padding:1em}}section+section{{border-top:2px solid #ccc;margin-top:3em}}</style>
+</head><body>
+{body}</body></html>
 """

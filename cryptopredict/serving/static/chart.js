@@ -1,4 +1,4 @@
-// The chart page: everything it shows comes from the API itself (/model, /bitcoin/forecast, /bitcoin).
+// The chart page: everything it shows comes from the API itself (/pairs, /model, /predict/{pair}[/forecast]).
 "use strict";
 
 function percent(value, digits) {
@@ -18,6 +18,8 @@ async function getJson(url) {
   return body;
 }
 
+let manifest = null;
+
 function showModel(model) {
   document.getElementById("title").textContent = model.symbol + " price forecast";
   document.getElementById("model-line").textContent =
@@ -28,6 +30,7 @@ function showModel(model) {
     "Backtest against the naive forecast (the price stays where it is): " + bt.refits + " refits, forecasts from " +
     bt.origins + " origins between " + bt.first_scored_origin.slice(0, 10) + " and " + bt.last_origin.slice(0, 10) + ".";
   const body = document.querySelector("#backtest tbody");
+  body.replaceChildren();
   for (const row of model.backtest.horizons) {
     const tr = document.createElement("tr");
     const cells = [
@@ -81,7 +84,8 @@ async function ask(event) {
   answer.className = "";
   answer.textContent = "…";
   try {
-    const p = await getJson("/bitcoin?date=" + encodeURIComponent(date));
+    const pair = document.getElementById("pair").value;
+    const p = await getJson("/predict/" + pair + "?date=" + encodeURIComponent(date));
     answer.textContent = p.date + ": " + money(p.prediction) + " (" + Math.round(p.interval * 100) +
       "% band " + money(p.prediction_low) + " to " + money(p.prediction_high) + "), model " + p.model_version;
   } catch (error) {
@@ -90,16 +94,40 @@ async function ask(event) {
   }
 }
 
+async function showPair(pair) {
+  document.body.dataset.ready = "false";
+  document.getElementById("answer").textContent = "";
+  const range = await getJson("/predict/" + pair + "/forecast");
+  showModel(manifest.pairs[range.symbol]);
+  drawChart(range);
+  const url = new URL(window.location);
+  url.searchParams.set("pair", pair);
+  window.history.replaceState(null, "", url);
+  document.body.dataset.pair = pair;
+  document.body.dataset.ready = "true";
+}
+
 async function start() {
   document.getElementById("ask-form").addEventListener("submit", ask);
+  const select = document.getElementById("pair");
   try {
-    const [model, range] = await Promise.all([getJson("/model"), getJson("/bitcoin/forecast")]);
-    showModel(model);
-    drawChart(range);
-    document.body.dataset.ready = "true";
+    const [pairs, model] = await Promise.all([getJson("/pairs"), getJson("/model")]);
+    manifest = model;
+    for (const p of pairs.pairs) {
+      select.appendChild(new Option(p.symbol, p.pair));
+    }
+    const wanted = new URLSearchParams(window.location.search).get("pair");
+    const names = pairs.pairs.map((p) => p.pair);
+    select.value = names.includes(wanted) ? wanted : names.includes("BTC-USD") ? "BTC-USD" : names[0];
+    select.addEventListener("change", () => showPair(select.value).catch(fail));
+    await showPair(select.value);
   } catch (error) {
-    document.getElementById("model-line").textContent = "Could not load the forecast: " + error.message;
+    fail(error);
   }
+}
+
+function fail(error) {
+  document.getElementById("model-line").textContent = "Could not load the forecast: " + error.message;
 }
 
 document.addEventListener("DOMContentLoaded", start);

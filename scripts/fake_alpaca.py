@@ -1,4 +1,7 @@
-"""A fake Alpaca market-data server on 127.0.0.1, speaking the crypto bars endpoint the SDK calls."""
+"""A fake Alpaca market-data server on 127.0.0.1, speaking the crypto bars endpoint the SDK calls.
+
+The tests drive the real alpaca-py SDK against it; `scripts/pairs_bench.py` uses it to time a five-pair run.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +35,11 @@ PAGE = None  # in a script: the real page
 Answer = tuple[int, str] | Hang | Truncated | None
 
 
-def make_daily_bars(first: dt.date, count: int, start_price: float = 30_000.0) -> list[dict[str, Any]]:
+def make_daily_bars(
+    first: dt.date, count: int, start_price: float = 30_000.0, seed: int = 20240101
+) -> list[dict[str, Any]]:
     """Alpaca-shaped daily bars: a seeded random walk with 2 % daily volatility, like Bitcoin's."""
-    rng = random.Random(20240101)
+    rng = random.Random(seed)
     bars = []
     price = start_price
     for i in range(count):
@@ -57,13 +62,14 @@ def make_daily_bars(first: dt.date, count: int, start_price: float = 30_000.0) -
 
 @dataclass
 class FakeAlpaca:
-    """Serves `bars` for one symbol in pages of `page_size`.
+    """Serves `bars` for `symbol` (and `series` for any others) in pages of `page_size`.
 
     `script` holds the answers to the first requests, in order: a (status, body), `PAGE`, `Hang` or `Truncated`.
     """
 
     symbol: str = "BTC/USD"
     bars: list[dict[str, Any]] = field(default_factory=list)
+    series: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     page_size: int = 100
     script: list[Answer] = field(default_factory=list)
     requests: list[dict[str, list[str]]] = field(default_factory=list)
@@ -111,15 +117,17 @@ class FakeAlpaca:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def page(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        symbol = query.get("symbols", [self.symbol])[0]
         start = query.get("start", [""])[0]
         end = query.get("end", ["9999"])[0]
+        bars = self.bars if symbol == self.symbol else self.series.get(symbol, [])
         # Alpaca compares instants; ISO strings in one format compare the same way.
-        chosen = [b for b in self.bars if start[:19] <= b["t"][:19] <= end[:19]]
+        chosen = [b for b in bars if start[:19] <= b["t"][:19] <= end[:19]]
         offset = int(query.get("page_token", ["0"])[0])
         page = chosen[offset : offset + self.page_size]
         following = offset + self.page_size
         return {
-            "bars": {self.symbol: page} if page else {},
+            "bars": {symbol: page} if page else {},
             "next_page_token": str(following) if following < len(chosen) else None,
         }
 

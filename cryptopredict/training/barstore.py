@@ -1,0 +1,131 @@
+"""The bar store: every fetched bar in one SQLite file, so a retrain asks Alpaca only for what is new.
+
+Bars are keyed by (symbol, timeframe, bar start). A fetch starts a few bars before the last stored one, to pick
+up late revisions, and goes forward in windows; each window is upserted in its own transaction, so an
+interrupted fetch leaves every window before it stored (the next run resumes there) and nothing of the window it
+was in: never a partial or duplicated bar. A fresh store backfills from the start, with a progress bar when
+stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+
+from cryptopredict.settings import timeframe_seconds
+from cryptopredict.training.bars import BAR_COLUMNS, AlpacaOptions, fetch_alpaca_bars
+
+OVERLAP_BARS = 3
+WINDOW_BARS = 1_000  # per transaction; Alpaca pages are up to 10,000 bars, the SDK follows them within a window
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bars (
+    symbol TEXT NOT NULL,
+    timeframe TEXT NOT NULL,
+    start INTEGER NOT NULL,  -- bar start, epoch seconds UTC
+    open REAL, high REAL, low REAL,
+    close REAL NOT NULL,
+    volume REAL,
+    fetched_at INTEGER NOT NULL,
+    PRIMARY KEY (symbol, timeframe, start)
+) WITHOUT ROWID;
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)  # transactions are explicit below
+    connection.executescript(SCHEMA)
+    return connection
+
+
+def stored_span(connection: sqlite3.Connection, symbol: str, timeframe: str) -> tuple[int, int] | None:
+    """First and last stored bar start, or None for a pair the store has not seen."""
+    first, last = connection.execute(
+        "SELECT MIN(start), MAX(start) FROM bars WHERE symbol = ? AND timeframe = ?", (symbol, timeframe)
+    ).fetchone()
+    return None if first is None else (int(first), int(last))
+
+
+def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: pd.DataFrame) -> None:
+    """Insert bars, or replace the stored ones at the same start (revisions win), in one transaction."""
+    fetched_at = int(dt.datetime.now(dt.UTC).timestamp())
+    starts = (frame["ds"].astype("datetime64[s]").astype("int64")).tolist()
+    columns = {c: frame[c].tolist() if c in frame else [None] * len(frame) for c in BAR_COLUMNS}
+    rows = [
+        (symbol, timeframe, start, *(columns[c][i] for c in BAR_COLUMNS), fetched_at) for i, start in enumerate(starts)
+    ]
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(
+            "INSERT INTO bars (symbol, timeframe, start, open, high, low, close, volume, fetched_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (symbol, timeframe, start) DO UPDATE SET "
+            "open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, "
+            "volume = excluded.volume, fetched_at = excluded.fetched_at",
+            rows,
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def read_stored(connection: sqlite3.Connection, symbol: str, timeframe: str, start: dt.datetime) -> pd.DataFrame:
+    """The stored bars of a pair from `start` on, oldest first."""
+    frame = pd.read_sql_query(
+        "SELECT start, open, high, low, close, volume FROM bars "
+        "WHERE symbol = ? AND timeframe = ? AND start >= ? ORDER BY start",
+        connection,
+        params=(symbol, timeframe, int(start.timestamp())),
+    )
+    frame.insert(0, "ds", pd.to_datetime(frame.pop("start"), unit="s").astype("datetime64[ns]"))
+    return frame
+
+
+def fetch_windows(start: dt.datetime, now: dt.datetime, timeframe: str) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[from, to] windows of WINDOW_BARS bars covering `start` to `now`."""
+    length = dt.timedelta(seconds=timeframe_seconds(timeframe) * WINDOW_BARS)
+    windows = []
+    while start < now:
+        windows.append((start, min(start + length, now)))
+        start += length
+    return windows
+
+
+def sync_bars(
+    path: Path,
+    symbol: str,
+    timeframe: str,
+    start: dt.datetime,
+    now: dt.datetime,
+    options: AlpacaOptions,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Bring the store up to `now` for one pair and return its bars from `start` on.
+
+    The fetch begins OVERLAP_BARS before the last stored bar, or at `start` when the store does not reach back
+    that far (a new pair, or an earlier `start` than before). `progress` (default: stderr is a terminal) shows
+    a bar per window.
+    """
+    from tqdm import tqdm
+
+    bar = dt.timedelta(seconds=timeframe_seconds(timeframe))
+    with closing(connect(path)) as connection:
+        span = stored_span(connection, symbol, timeframe)
+        fetch_from = start
+        if span is not None and span[0] <= start.timestamp():
+            fetch_from = max(start, dt.datetime.fromtimestamp(span[1], dt.UTC) - OVERLAP_BARS * bar)
+        windows = fetch_windows(fetch_from, now, timeframe)
+        show = sys.stderr.isatty() if progress is None else progress
+        for window_start, window_end in tqdm(
+            windows, desc=f"{symbol} {timeframe} bars", unit="window", disable=not show
+        ):
+            # Only bars closed by the window's end come back, so a bar at the boundary is the next window's.
+            fresh = fetch_alpaca_bars(symbol, timeframe, window_start, window_end, options, allow_empty=True)
+            if not fresh.empty:
+                upsert(connection, symbol, timeframe, fresh)
+        return read_stored(connection, symbol, timeframe, start)
