@@ -5,6 +5,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 # SOURCE=alpaca trains on live bars; SOURCE=embedded on the shipped history (offline builds).
 ARG SOURCE=alpaca
+# PAIRS: comma-separated, one model each; empty means train.py's default (the pairs with embedded history).
+ARG PAIRS=""
 # UNTIL fixes the day training pretends it is (the workflow passes the run's date); empty means now.
 ARG UNTIL=""
 ARG GIT_COMMIT=""
@@ -15,11 +17,15 @@ RUN python -m pip install --no-cache-dir -r requirements.txt
 COPY train.py ./
 COPY data ./data
 COPY cryptopredict ./cryptopredict
-# A failed gate exits non-zero, which fails the build: no image is made from a model worse than the gate.
-# data/cache holds the bars fetched by earlier runs (the workflow restores it), so only new bars are fetched;
-# the updated cache stays in this stage for the workflow to save again.
-RUN GIT_COMMIT="${GIT_COMMIT}" python train.py --source "${SOURCE}" ${UNTIL:+--until "${UNTIL}"} \
-        --bars-cache /build/data/cache --model-dir /build/model --report /build/model-report.html
+# data/previous-model, when the workflow provides it, is the model being served: a pair that fails its fetch or
+# its gate keeps its model from there while the others update (train.py exits 4). If no pair updates, train.py
+# exits 1 or 3 and the build fails: no image is made from a model worse than the gate.
+# data/cache/bars.sqlite is the bar store of earlier runs (the workflow restores it), so only new bars are
+# fetched; the updated store stays in this stage for the workflow to save again.
+RUN if [ -d data/previous-model ]; then cp -r data/previous-model /build/model; fi; \
+    GIT_COMMIT="${GIT_COMMIT}" PAIRS="${PAIRS}" python train.py --source "${SOURCE}" ${UNTIL:+--until "${UNTIL}"} \
+        --bar-store /build/data/cache/bars.sqlite --model-dir /build/model --report /build/model-report.html \
+    || [ "$?" -eq 4 ]
 
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PORT=8080 HOST=0.0.0.0 MODEL_DIR=/app/model

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench soak notebook chromium image-test
+.PHONY: serve train test lint clean quality bench bench-pairs soak notebook chromium image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ quality: $(VENV)/.deps
 ## bench: serving speed and footprint under wrk on loopback against the targets (needs wrk: apt-get install wrk)
 bench: $(VENV)/.deps
 	$(BIN)/python scripts/bench.py --json bench.json
+
+## bench-pairs: train.py on five pairs of daily bars (fake Alpaca on loopback, fresh bar store) against 3 minutes
+bench-pairs: $(VENV)/.deps
+	$(BIN)/python scripts/pairs_bench.py --json pairs-bench.json
 
 ## soak: 60 s of wrk at 32 connections, valid and invalid dates mixed: 5xx, socket errors, memory growth
 soak: $(VENV)/.deps

@@ -120,7 +120,7 @@ class FakeAlpaca:
         symbol = query.get("symbols", [self.symbol])[0]
         start = query.get("start", [""])[0]
         end = query.get("end", ["9999"])[0]
-        bars = self.bars if symbol == self.symbol else self.series.get(symbol, [])
+        bars = self.series.get(symbol, self.bars if symbol == self.symbol else [])
         # Alpaca compares instants; ISO strings in one format compare the same way.
         chosen = [b for b in bars if start[:19] <= b["t"][:19] <= end[:19]]
         offset = int(query.get("page_token", ["0"])[0])

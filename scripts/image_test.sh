@@ -55,6 +55,10 @@ for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && 
 answer=$(curl -fsS "http://127.0.0.1:$PORT/bitcoin?date=2025-01-01")
 echo "/bitcoin: $answer"
 echo "$answer" | python3 -c 'import json, sys; b = json.load(sys.stdin); assert b["prediction_low"] <= b["prediction"] <= b["prediction_high"], b'
+pairs=$(curl -fsS "http://127.0.0.1:$PORT/pairs")
+echo "/pairs: $pairs"
+echo "$pairs" | python3 -c 'import json, sys; assert [p["pair"] for p in json.load(sys.stdin)["pairs"]] == ["BTC-USD", "ETH-USD"]'
+echo "/predict/ETH-USD: $(curl -fsS "http://127.0.0.1:$PORT/predict/ETH-USD?date=2025-01-01")"
 user=$(docker --host "$SOCK" exec crypto-predict-test id -u)
 [ "$user" != 0 ] || { echo "the container runs as root"; exit 1; }
 echo "user id: $user"

@@ -88,7 +88,7 @@ def main() -> int:
             model_dir = work / "model"
             subprocess.run([sys.executable, "train.py", "--model-dir", str(model_dir)], cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL)  # fmt: skip
-        table = load_artifact(model_dir).forecast
+        table = load_artifact(model_dir).pairs["BTC/USD"].forecast
         script = mixed_script(work, table.start, table.end)
         port = free_port()
         base = f"http://127.0.0.1:{port}"

@@ -169,3 +169,20 @@ def test_a_backfill_in_a_terminal_shows_a_progress_bar(fake_alpaca: FakeAlpaca, 
     # Not a terminal: no progress bar.
     quiet = subprocess.run([*args[:3], str(tmp_path / "pipe.sqlite"), args[4]], cwd=ROOT, capture_output=True)
     assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+def test_a_pair_listed_after_the_start_is_not_fetched_from_the_start_again(
+    fake_alpaca: FakeAlpaca, tmp_path: Path
+) -> None:
+    store = tmp_path / "bars.sqlite"
+    fake_alpaca.bars = make_daily_bars(dt.date(2023, 6, 1), 300)  # nothing before 2023-06-01
+    now = dt.datetime(2024, 3, 1, tzinfo=UTC)
+    first = sync_bars(store, "BTC/USD", "1Day", START, now, options(fake_alpaca))
+    assert first["ds"].iloc[0] == pd.Timestamp("2023-06-01")
+    fake_alpaca.requests.clear()
+    sync_bars(store, "BTC/USD", "1Day", START, now + dt.timedelta(days=2), options(fake_alpaca))
+    assert [q["start"][0][:10] for q in fake_alpaca.requests] == ["2024-02-26"]
+    # An earlier start than ever asked for does go back.
+    fake_alpaca.requests.clear()
+    sync_bars(store, "BTC/USD", "1Day", START - dt.timedelta(days=10), now, options(fake_alpaca))
+    assert fake_alpaca.requests[0]["start"][0][:10] == "2019-12-22"

@@ -38,7 +38,7 @@ def test_schemathesis_finds_nothing(trained_model_dir: Path, tmp_path: Path) -> 
         "examples": "success",
         "coverage": "success",
         "fuzzing": "success",
-        "stateful": "success",  # sequences inferred from the schema, such as GET /pairs then /predict/{pair}
+        "stateful": "success",  # request chains Schemathesis infers from the schema
     }
     cases = summary["test_cases"]
     assert cases["generated"] >= MIN_CASES, cases

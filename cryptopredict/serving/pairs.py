@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
@@ -67,6 +67,14 @@ class PairList(ma.Schema):
     pairs = ma.fields.List(ma.fields.Nested(PairSummary), required=True)
 
 
+@blp.before_request
+def require_known_pair() -> None:
+    """An unknown pair is a 404 before anything else about the request (its date, say) is judged."""
+    name = (request.view_args or {}).get("pair")
+    if name is not None:
+        g.pair = find_pair(current_app.extensions["artifact"], name)
+
+
 @blp.route("/pairs")
 @blp.response(200, PairList())
 def get_pairs() -> Response:
@@ -96,13 +104,13 @@ def get_pairs() -> Response:
 @blp.response(200, Prediction())
 @blp.alt_response(404, schema=ErrorSchema, description="No model for this pair; the message lists the known ones")
 @blp.alt_response(422, schema=ErrorSchema, description="The date is outside the range the model answers")
-def get_pair_prediction(query: dict[str, Any], pair: str) -> Response:
+def get_pair_prediction(query: dict[str, Any], pair: str) -> Response:  # `pair` is checked before: g.pair
     """Predicted price of a pair at a date, with its band
 
     The same contract as GET /bitcoin. Between two bars the values are interpolated linearly; the same date
     always gets the same answer from the same model version.
     """
-    return encode(predict_at(find_pair(current_app.extensions["artifact"], pair), query["date"]))
+    return encode(predict_at(g.pair, query["date"]))
 
 
 @blp.route("/predict/<pair:pair>/forecast")
@@ -115,5 +123,4 @@ def get_pair_forecast(query: dict[str, Any], pair: str) -> Response:
 
     The same contract as GET /bitcoin/forecast: by default 90 days before the last bar to 30 days after it.
     """
-    model = find_pair(current_app.extensions["artifact"], pair)
-    return encode(forecast_between(model, query.get("start"), query.get("end")))
+    return encode(forecast_between(g.pair, query.get("start"), query.get("end")))

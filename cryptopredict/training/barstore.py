@@ -33,6 +33,14 @@ CREATE TABLE IF NOT EXISTS bars (
     fetched_at INTEGER NOT NULL,
     PRIMARY KEY (symbol, timeframe, start)
 ) WITHOUT ROWID;
+-- How far back the store has asked: a pair listed after `start` has no bars before its first one, and that
+-- must not send every run back to fetch the whole history again.
+CREATE TABLE IF NOT EXISTS coverage (
+    symbol TEXT NOT NULL,
+    timeframe TEXT NOT NULL,
+    covered_from INTEGER NOT NULL,  -- epoch seconds: every bar since then that Alpaca had is stored
+    PRIMARY KEY (symbol, timeframe)
+) WITHOUT ROWID;
 """
 
 
@@ -44,15 +52,18 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def stored_span(connection: sqlite3.Connection, symbol: str, timeframe: str) -> tuple[int, int] | None:
-    """First and last stored bar start, or None for a pair the store has not seen."""
-    first, last = connection.execute(
-        "SELECT MIN(start), MAX(start) FROM bars WHERE symbol = ? AND timeframe = ?", (symbol, timeframe)
+    """Since when the store holds every bar of a pair, and its last bar; None if it has none."""
+    covered, last = connection.execute(
+        "SELECT (SELECT covered_from FROM coverage WHERE symbol = ?1 AND timeframe = ?2), MAX(start) "
+        "FROM bars WHERE symbol = ?1 AND timeframe = ?2",
+        (symbol, timeframe),
     ).fetchone()
-    return None if first is None else (int(first), int(last))
+    return None if covered is None or last is None else (int(covered), int(last))
 
 
-def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: pd.DataFrame) -> None:
-    """Insert bars, or replace the stored ones at the same start (revisions win), in one transaction."""
+def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: pd.DataFrame, covered_from: int) -> None:
+    """Insert bars, or replace the stored ones at the same start (revisions win), and record that every bar
+    since `covered_from` is now stored: all in one transaction."""
     fetched_at = int(dt.datetime.now(dt.UTC).timestamp())
     starts = (frame["ds"].astype("datetime64[s]").astype("int64")).tolist()
     columns = {c: frame[c].tolist() if c in frame else [None] * len(frame) for c in BAR_COLUMNS}
@@ -67,6 +78,11 @@ def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: p
             "open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, "
             "volume = excluded.volume, fetched_at = excluded.fetched_at",
             rows,
+        )
+        connection.execute(
+            "INSERT INTO coverage (symbol, timeframe, covered_from) VALUES (?, ?, ?) ON CONFLICT (symbol, timeframe) "
+            "DO UPDATE SET covered_from = MIN(covered_from, excluded.covered_from)",
+            (symbol, timeframe, covered_from),
         )
         connection.execute("COMMIT")
     except BaseException:
@@ -108,8 +124,9 @@ def sync_bars(
     """Bring the store up to `now` for one pair and return its bars from `start` on.
 
     The fetch begins OVERLAP_BARS before the last stored bar, or at `start` when the store does not reach back
-    that far (a new pair, or an earlier `start` than before). `progress` (default: stderr is a terminal) shows
-    a bar per window.
+    that far (a new pair, or an earlier `start` than before). Windows are fetched oldest first, so what is stored
+    is always everything from the first window's start up to some bar. `progress` (default: stderr is a
+    terminal) shows a bar per window.
     """
     from tqdm import tqdm
 
@@ -121,11 +138,12 @@ def sync_bars(
             fetch_from = max(start, dt.datetime.fromtimestamp(span[1], dt.UTC) - OVERLAP_BARS * bar)
         windows = fetch_windows(fetch_from, now, timeframe)
         show = sys.stderr.isatty() if progress is None else progress
+        covered_from = int(fetch_from.timestamp())
         for window_start, window_end in tqdm(
             windows, desc=f"{symbol} {timeframe} bars", unit="window", disable=not show
         ):
             # Only bars closed by the window's end come back, so a bar at the boundary is the next window's.
             fresh = fetch_alpaca_bars(symbol, timeframe, window_start, window_end, options, allow_empty=True)
             if not fresh.empty:
-                upsert(connection, symbol, timeframe, fresh)
+                upsert(connection, symbol, timeframe, fresh, covered_from)
         return read_stored(connection, symbol, timeframe, start)
