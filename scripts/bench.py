@@ -126,6 +126,18 @@ def dates_script(folder: Path, first_epoch: int, last_epoch: int, routes: list[s
     return path
 
 
+def prepare_model(model_dir: Path | None, work: Path) -> Path:
+    """A model in `work` to serve: a copy of `model_dir` (which is never changed), or one trained on the
+    embedded history."""
+    target = work / "model"
+    if model_dir is None:
+        subprocess.run([sys.executable, "train.py", "--model-dir", str(target)], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    else:
+        shutil.copytree(model_dir, target)
+    return target
+
+
 EXTRA_SYMBOLS = ["SOL/USD", "LTC/USD", "LINK/USD", "DOGE/USD", "AVAX/USD", "DOT/USD", "UNI/USD", "XRP/USD"]
 
 
@@ -213,11 +225,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        model_dir = args.model_dir
-        if model_dir is None:
-            model_dir = work / "model"
-            subprocess.run([sys.executable, "train.py", "--model-dir", str(model_dir)], cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)  # fmt: skip
+        model_dir = prepare_model(args.model_dir, work)
         pairs = widen_artifact(model_dir, 10)
         artifact = load_artifact(model_dir)
         table = artifact.pairs["BTC/USD"].forecast

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.bench import ROOT, free_port, parse_wrk, rss_mb, run_wrk, start_server, stop
+from scripts.bench import free_port, parse_wrk, prepare_model, rss_mb, run_wrk, start_server, stop
 
 # One round of the mix: half valid dates across the model's range, half every kind of bad input.
 INVALID = [
@@ -83,11 +82,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     try:
-        model_dir = args.model_dir
-        if model_dir is None:
-            model_dir = work / "model"
-            subprocess.run([sys.executable, "train.py", "--model-dir", str(model_dir)], cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)  # fmt: skip
+        model_dir = prepare_model(args.model_dir, work)
         table = load_artifact(model_dir).pairs["BTC/USD"].forecast
         script = mixed_script(work, table.start, table.end)
         port = free_port()

@@ -33,12 +33,17 @@ def stored(path: Path) -> list[tuple[str, str, int, float]]:
         return connection.execute("SELECT symbol, timeframe, start, close FROM bars ORDER BY 1, 2, 3").fetchall()
 
 
+def serve_years_in_pages(fake: FakeAlpaca) -> None:
+    """2,500 daily bars from START in pages of 400: a 1,000-bar window takes three pages."""
+    fake.bars = make_daily_bars(START.date(), 2_500)
+    fake.page_size = 400
+
+
 def test_a_fresh_store_backfills_in_windows_then_fetches_only_what_is_new(
     fake_alpaca: FakeAlpaca, tmp_path: Path
 ) -> None:
     store = tmp_path / "bars.sqlite"
-    fake_alpaca.bars = make_daily_bars(START.date(), 2_500)
-    fake_alpaca.page_size = 400
+    serve_years_in_pages(fake_alpaca)
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)
     first = sync_bars(store, "BTC/USD", "1Day", START, now, options(fake_alpaca))
     assert len(first) == 2_192  # 2020-01-01 .. 2025-12-31: every closed bar
@@ -89,8 +94,7 @@ def test_a_failure_mid_fetch_keeps_every_finished_window_and_nothing_of_the_brok
     fake_alpaca: FakeAlpaca, tmp_path: Path
 ) -> None:
     store = tmp_path / "bars.sqlite"
-    fake_alpaca.bars = make_daily_bars(START.date(), 2_500)
-    fake_alpaca.page_size = 400
+    serve_years_in_pages(fake_alpaca)
     # Window 1: three pages; window 2: its first page, then the server fails for good.
     fake_alpaca.script = [PAGE, PAGE, PAGE, PAGE, *[(503, '{"message": "unavailable"}')] * 5]
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -110,8 +114,7 @@ def test_a_failure_mid_fetch_keeps_every_finished_window_and_nothing_of_the_brok
 def test_a_killed_fetch_leaves_the_store_consistent(fake_alpaca: FakeAlpaca, tmp_path: Path) -> None:
     """SIGKILL in the middle of a backfill: no partial window, no duplicate, and the next run completes it."""
     store = tmp_path / "bars.sqlite"
-    fake_alpaca.bars = make_daily_bars(START.date(), 2_500)
-    fake_alpaca.page_size = 400
+    serve_years_in_pages(fake_alpaca)
     fake_alpaca.script = [PAGE, PAGE, PAGE, PAGE, Hang(30.0)]  # the second window stalls on its second page
     code = (
         "import datetime as dt, sys\n"
