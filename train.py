@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from cryptopredict.artifact import symbol_of
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
@@ -23,7 +24,7 @@ from cryptopredict.settings import (
     DEFAULT_TIMEFRAME,
     TIMEFRAME_SECONDS,
 )
-from cryptopredict.training.backtest import BacktestError, BacktestPlan
+from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.gate import GateThresholds
@@ -37,7 +38,7 @@ def parse_pairs(text: str) -> tuple[str, ...]:
     """'BTC/USD, eth-usd' -> ('BTC/USD', 'ETH/USD'): Alpaca's symbols, in the order given, without repeats."""
     pairs = []
     for item in text.split(","):
-        symbol = item.strip().upper().replace("-", "/")
+        symbol = symbol_of(item)
         if not symbol:
             continue
         base, slash, quote = symbol.partition("/")
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         result = train(settings)
-    except (BarsError, BacktestError) as exc:
+    except BarsError as exc:  # a run-wide problem; a pair's own bars or backtest failing is in its outcome
         print(f"train: {exc}; the current model is unchanged", file=sys.stderr)
         return 1
     return report(result, settings)

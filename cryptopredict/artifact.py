@@ -34,6 +34,11 @@ def pair_name(symbol: str) -> str:
     return symbol.replace("/", "-")
 
 
+def symbol_of(name: str) -> str:
+    """ETH-USD, eth/usd or ETH/USD -> ETH/USD, Alpaca's form: the inverse of `pair_name`, case-insensitive."""
+    return name.strip().upper().replace("-", "/")
+
+
 def pair_files(symbol: str) -> tuple[str, str]:
     """The forecast and Prophet file names of a pair inside the artifact."""
     slug = pair_name(symbol).lower()
@@ -64,6 +69,9 @@ class PairModel:
     def trained_at(self) -> float:
         return parse_utc(self.card["trained_at"])
 
+    def age_seconds(self) -> float:
+        return time.time() - self.trained_at
+
 
 @dataclass(frozen=True)
 class Artifact:
@@ -77,7 +85,7 @@ class Artifact:
 
     def find(self, name: str) -> PairModel | None:
         """A pair by its URL form (ETH-USD, any case) or its symbol (ETH/USD)."""
-        return self.pairs.get(name.upper().replace("-", "/"))
+        return self.pairs.get(symbol_of(name))
 
     def oldest_trained_at(self) -> float:
         """When the stalest pair was trained: the artifact is only as fresh as that."""

@@ -115,7 +115,7 @@ class Metrics:
         )
         for symbol, pair in artifact.pairs.items():
             info.labels(pair_name(symbol), pair.version, pair.card["trained_at"]).set(1)
-            age.labels(pair_name(symbol)).set_function(lambda pair=pair: time.time() - pair.trained_at)
+            age.labels(pair_name(symbol)).set_function(pair.age_seconds)
         Gauge(
             "crypto_predict_artifact_info",
             "The artifact being served (always 1)",

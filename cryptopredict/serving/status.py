@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import marshmallow as ma
@@ -140,11 +139,11 @@ def get_ready() -> dict[str, Any]:
     age = int(artifact.age_seconds())
     limit = int(current_app.config["MAX_MODEL_AGE_SECONDS"])
     if age > limit:
-        now = time.time()
+        ages = {symbol: pair.age_seconds() for symbol, pair in artifact.pairs.items()}
         stale = [
-            f"{symbol} ({pair.version}, trained {(now - pair.trained_at) / 3600:.1f} h ago)"
-            for symbol, pair in artifact.pairs.items()
-            if now - pair.trained_at > limit
+            f"{symbol} ({artifact.pairs[symbol].version}, trained {seconds / 3600:.1f} h ago)"
+            for symbol, seconds in ages.items()
+            if seconds > limit
         ]
         abort(
             503,

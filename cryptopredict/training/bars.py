@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cryptopredict.artifact import pair_name, symbol_of
 from cryptopredict.settings import timeframe_seconds
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -45,7 +46,12 @@ def to_naive_utc(values: pd.Series) -> pd.Series:
 
 
 def embedded_path(symbol: str, timeframe: str) -> Path:
-    return EMBEDDED_DIR / f"{symbol.replace('/', '-').lower()}-{'1d' if timeframe == '1Day' else timeframe}.csv"
+    return EMBEDDED_DIR / f"{pair_name(symbol).lower()}-{'1d' if timeframe == '1Day' else timeframe}.csv"
+
+
+def embedded_symbols() -> list[str]:
+    """The pairs the embedded history has daily bars for."""
+    return sorted(symbol_of(p.name.removesuffix("-1d.csv")) for p in EMBEDDED_DIR.glob("*-1d.csv"))
 
 
 def read_csv_bars(path: Path) -> pd.DataFrame:
@@ -76,7 +82,10 @@ def read_embedded_bars(symbol: str, timeframe: str) -> pd.DataFrame:
     """The daily history shipped in data/ (see data/PROVENANCE.md)."""
     path = embedded_path(symbol, timeframe)
     if not path.is_file():
-        raise BarsError(f"no embedded history for {symbol} {timeframe} (looked for {path.name} in {EMBEDDED_DIR})")
+        raise BarsError(
+            f"no embedded history for {symbol} {timeframe} (looked for {path.name} in {EMBEDDED_DIR}; "
+            f"it has daily bars of {', '.join(embedded_symbols())})"
+        )
     return read_csv_bars(path)
 
 

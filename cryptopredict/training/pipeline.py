@@ -13,6 +13,7 @@ import json
 import platform
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from cryptopredict.training.bars import (
     fetch_alpaca_bars,
     naive_utc,
     read_csv_bars,
+    read_embedded_bars,
     validate_bars,
 )
 from cryptopredict.training.barstore import sync_bars
@@ -97,23 +99,17 @@ def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[p
             if settings.data_path is None:
                 raise BarsError("the csv source needs a file: --data PATH")
             path = Path(settings.data_path)
+            frame = read_csv_bars(path)
         elif settings.timeframe != "1Day":
             raise BarsError("the embedded history has daily bars only; use --timeframe 1Day or --source alpaca")
         else:
             path = embedded_path(symbol, settings.timeframe)
-            if not path.is_file():
-                raise BarsError(f"no embedded history for {symbol} (data/ has {', '.join(embedded_symbols())})")
-        frame = coarsen(read_csv_bars(path), settings.timeframe)
+            frame = read_embedded_bars(symbol, settings.timeframe)
+        frame = coarsen(frame, settings.timeframe)
         origin = {"kind": settings.source, "path": path.name, "sha256": sha256_hex(path.read_bytes())}
         staleness_now = None
     frame = drop_incomplete(frame[frame["ds"] >= naive_utc(start)], settings.timeframe, now)
     return validate_bars(frame, timeframe=settings.timeframe, min_rows=settings.min_rows, now=staleness_now), origin
-
-
-def embedded_symbols() -> list[str]:
-    """The pairs the embedded history has daily bars for."""
-    folder = embedded_path("BTC/USD", "1Day").parent
-    return sorted(p.name.removesuffix("-1d.csv").upper().replace("-", "/") for p in folder.glob("*-1d.csv"))
 
 
 def package_versions() -> dict[str, str]:
@@ -184,11 +180,13 @@ def fit_pair(
     return FittedPair(symbol, card, table, forecast, serialise_model(model), failures)
 
 
-def _fit_job(job: tuple[TrainSettings, str, pd.DataFrame, dict[str, Any], dt.datetime]) -> FittedPair | str:
-    """fit_pair for a process pool: a backtest that cannot run comes back as its message."""
-    settings, symbol, bars, origin, now = job
+FitJob = tuple[TrainSettings, str, pd.DataFrame, dict[str, Any], dt.datetime]
+
+
+def _fit_job(job: FitJob, workers: int) -> FittedPair | str:
+    """fit_pair, with a backtest that cannot run coming back as its message (also across a process pool)."""
     try:
-        return fit_pair(settings, symbol, bars, origin, now, workers=1)
+        return fit_pair(*job, workers=workers)
     except BacktestError as exc:
         return f"backtest: {exc}"
 
@@ -226,17 +224,14 @@ def fit_all(settings: TrainSettings, now: dt.datetime) -> dict[str, FittedPair |
             loaded[symbol] = load_bars(settings, symbol, now)
         except BarsError as exc:
             results[symbol] = f"bars: {exc}"
-    jobs = [(settings, symbol, bars, origin, now) for symbol, (bars, origin) in loaded.items()]
+    jobs: list[FitJob] = [(settings, symbol, bars, origin, now) for symbol, (bars, origin) in loaded.items()]
     if len(jobs) == 1 or settings.workers == 1:
         # One pair at a time: each backtest spreads its refits over the worker processes instead.
         for job in jobs:
-            try:
-                results[job[1]] = fit_pair(*job, workers=settings.workers)
-            except BacktestError as exc:
-                results[job[1]] = f"backtest: {exc}"
+            results[job[1]] = _fit_job(job, settings.workers)
     elif jobs:
         with ProcessPoolExecutor(max_workers=min(settings.workers, len(jobs))) as pool:
-            for job, fitted in zip(jobs, pool.map(_fit_job, jobs), strict=True):
+            for job, fitted in zip(jobs, pool.map(partial(_fit_job, workers=1), jobs), strict=True):
                 results[job[1]] = fitted
     return {symbol: results[symbol] for symbol in settings.pairs}
 
