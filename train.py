@@ -14,21 +14,22 @@ import sys
 from pathlib import Path
 
 from cryptopredict.artifact import symbol_of
+from cryptopredict.dates import parse_utc
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
     DEFAULT_MIN_ROWS,
     DEFAULT_MODEL_DIR,
     DEFAULT_PAIRS,
+    DEFAULT_REFIT_AFTER_HOURS,
     DEFAULT_START,
-    DEFAULT_TIMEFRAME,
-    TIMEFRAME_SECONDS,
 )
+from cryptopredict.timeframe import DAY, HOUR, TIMEFRAMES, timeframe_of
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.gate import GateThresholds
-from cryptopredict.training.pipeline import DEFAULT_WORKERS, TrainResult, TrainSettings, train
+from cryptopredict.training.pipeline import DEFAULT_WORKERS, TrainResult, TrainSettings, default_timeframe, train
 
 EXIT_PARTIAL = 4
 EXIT_GATE = 3
@@ -73,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated pairs, one model each (default: $PAIRS or {','.join(DEFAULT_PAIRS)})",
     )
     parser.add_argument(
-        "--timeframe", choices=tuple(TIMEFRAME_SECONDS), default=DEFAULT_TIMEFRAME, help="bar length (default: 1Day)"
+        "--timeframe",
+        choices=tuple(TIMEFRAMES),
+        help=f"bar length (default: {HOUR} for --source alpaca, {DAY} for the embedded history and CSV files)",
     )
     parser.add_argument(
         "--start",
@@ -111,9 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--until",
-        type=dt.date.fromisoformat,
-        metavar="DATE",
-        help="train as if it were this day (YYYY-MM-DD, midnight UTC): only bars that had closed by then",
+        type=parse_until,
+        metavar="INSTANT",
+        help=(
+            "train as if it were this instant: a day (YYYY-MM-DD, midnight UTC) or an ISO 8601 date-time with Z or "
+            "an offset (2025-06-01T06:00:00Z); only bars that had closed by then are used"
+        ),
+    )
+    parser.add_argument(
+        "--refit-after-hours",
+        type=float,
+        default=DEFAULT_REFIT_AFTER_HOURS,
+        metavar="HOURS",
+        help=(
+            "refit (backtest, gate, Prophet fit) a pair whose stored fit is this old; younger ones are re-anchored "
+            f"at the newest close; 0 refits every run (default: {DEFAULT_REFIT_AFTER_HOURS})"
+        ),
     )
     parser.add_argument(
         "--report",
@@ -147,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_until(text: str) -> dt.datetime:
+    """--until's value as an aware UTC instant (the API's `date` syntax)."""
+    try:
+        return parse_utc(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def choose_plan(args: argparse.Namespace) -> BacktestPlan | None:
     """The timeframe's default plan unless the command line changes it."""
     if args.backtest_refits is None and args.backtest_span_days is None:
@@ -165,8 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 1:
         print("train: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.refit_after_hours < 0:
+        print("train: --refit-after-hours must be 0 or more", file=sys.stderr)
+        return 2
+    source = "csv" if args.data else args.source
+    args.timeframe = timeframe_of(args.timeframe) if args.timeframe else default_timeframe(source)
     settings = TrainSettings(
-        source="csv" if args.data else args.source,
+        source=source,
         data_path=args.data,
         pairs=args.pairs,
         timeframe=args.timeframe,
@@ -182,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         backtest_plan=choose_plan(args),
         gate=GateThresholds(args.gate_max_mape_ratio, args.gate_min_coverage, args.gate_max_coverage),
         workers=args.workers,
+        refit_after_hours=args.refit_after_hours,
         alpaca=AlpacaOptions(
             api_key=os.environ.get("ALPACA_API_KEY") or None,
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
@@ -204,17 +234,20 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
         if outcome.fitted:
             card = outcome.fitted.card
             bt = card["backtest"]
-            print(
-                f"{outcome.symbol}: backtest {bt['refits']} refits; forecasts from {bt['origins']} origins "
-                f"{bt['first_scored_origin']} to {bt['last_origin']}; damping {card['model']['damping']}"
-            )
-            print(format_table(bt["horizons"]))
+            if card["update"] == "refit":
+                print(
+                    f"{outcome.symbol}: backtest {bt['refits']} refits; forecasts from {bt['origins']} origins "
+                    f"{bt['first_scored_origin']} to {bt['last_origin']}; damping {card['model']['damping']}"
+                )
+                print(format_table(bt["horizons"]))
         if outcome.status == "updated":
             card = outcome.fitted.card  # type: ignore[union-attr]
-            print(
-                f"{outcome.symbol}: updated to {card['model_version']} "
-                f"({card['rows']} {card['timeframe']} bars {card['first_bar']} to {card['last_bar']})"
+            how = (
+                f"refitted on {card['rows']} {card['timeframe']} bars {card['first_bar']} to {card['fit_last_bar']}"
+                if card["update"] == "refit"
+                else f"re-anchored the model fitted at {card['fitted_at']}"
             )
+            print(f"{outcome.symbol}: updated to {card['model_version']} ({how}; newest bar {card['last_bar']})")
         else:
             fate = "keeps its previous model" if outcome.status == "kept" else "has no previous model: left out"
             print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)

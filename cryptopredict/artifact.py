@@ -1,7 +1,9 @@
 """The model artifact: a folder of files plus a manifest with their checksums, published atomically.
 
-One artifact holds one model per pair: `<pair>.forecast.json` (what the server looks up) and
-`<pair>.prophet.json` (Prophet's own JSON), with each pair's model card under `pairs` in the manifest.
+One artifact holds one model per pair: `<pair>.forecast.json` (what the server looks up), `<pair>.prophet.json`
+(Prophet's own JSON) and `<pair>.band.json` (the damping and the calibrated band), with each pair's model card
+under `pairs` in the manifest. The server reads only the forecast; the next training run re-anchors the stored
+Prophet model and band on the bars that closed since (see training/pipeline.py).
 Both sides use this module, so it needs only the standard library.
 """
 
@@ -20,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptopredict.forecast import ForecastTable
+from cryptopredict.timeframe import Timeframe, timeframe_of
 
 MANIFEST_FILE = "manifest.json"
-FORMAT = 2  # 1 was one pair per artifact
+FORMAT = 3  # 1: one pair per artifact; 2: no band file, no re-anchoring
 
 
 class ArtifactError(RuntimeError):
@@ -39,10 +42,21 @@ def symbol_of(name: str) -> str:
     return name.strip().upper().replace("-", "/")
 
 
-def pair_files(symbol: str) -> tuple[str, str]:
-    """The forecast and Prophet file names of a pair inside the artifact."""
+@dataclass(frozen=True)
+class PairFiles:
+    """A pair's file names inside the artifact."""
+
+    forecast: str  # the materialised forecast the server looks up
+    prophet: str  # the fitted Prophet model, in Prophet's own JSON
+    band: str  # the damping and the band's log-error quantiles per horizon
+
+    def all(self) -> tuple[str, str, str]:
+        return self.forecast, self.prophet, self.band
+
+
+def pair_files(symbol: str) -> PairFiles:
     slug = pair_name(symbol).lower()
-    return f"{slug}.forecast.json", f"{slug}.prophet.json"
+    return PairFiles(f"{slug}.forecast.json", f"{slug}.prophet.json", f"{slug}.band.json")
 
 
 def parse_utc(text: str) -> float:
@@ -71,6 +85,24 @@ class PairModel:
 
     def age_seconds(self) -> float:
         return time.time() - self.trained_at
+
+    @property
+    def timeframe(self) -> Timeframe:
+        return timeframe_of(self.forecast.timeframe)
+
+    @property
+    def live(self) -> bool:
+        """Trained on live market data, which should be current; the embedded history and CSV files are not."""
+        return self.card["source"]["kind"] == "alpaca"
+
+    @property
+    def newest_close(self) -> float:
+        """When the newest bar the model has seen closed (epoch seconds): the model knows prices up to then."""
+        return self.timeframe.closes_at(self.forecast.last_bar)
+
+    def data_age_seconds(self) -> float:
+        """How old the newest price the model knows is."""
+        return time.time() - self.newest_close
 
 
 @dataclass(frozen=True)
@@ -198,7 +230,7 @@ def load_artifact(model_dir: Path) -> Artifact:
         raise ArtifactError(f"{manifest_path} lists no pairs")
     pairs: dict[str, PairModel] = {}
     for symbol, card in sorted(cards.items()):
-        forecast_name, _ = pair_files(symbol)
+        forecast_name = pair_files(symbol).forecast
         if forecast_name not in contents:
             raise ArtifactError(f"{manifest_path} lists no {forecast_name} for {symbol}")
         try:
@@ -207,6 +239,7 @@ def load_artifact(model_dir: Path) -> Artifact:
             if table.symbol != symbol:
                 raise ValueError(f"it holds {table.symbol}, not {symbol}")
             pair.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
+            pair.timeframe  # noqa: B018
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(f"model file {Path(model_dir) / forecast_name} is malformed: {exc}") from None
         pairs[symbol] = pair

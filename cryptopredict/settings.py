@@ -9,32 +9,23 @@ from pathlib import Path
 
 DEFAULT_PAIRS = ("BTC/USD", "ETH/USD")  # both have embedded history, so the offline service shows both
 BITCOIN = "BTC/USD"  # what GET /bitcoin serves
-DEFAULT_TIMEFRAME = "1Day"
 DEFAULT_START = dt.date(2021, 1, 1)
 DEFAULT_HORIZON_DAYS = 365
 DEFAULT_INTERVAL = 0.8
 DEFAULT_MIN_ROWS = 90
+# A full refit (backtest, gate, Prophet fit) at most weekly; every run in between re-anchors the stored model at
+# the newest close. The backtest scores exactly that: its fits serve every origin until the next refit, weeks later.
+DEFAULT_REFIT_AFTER_HOURS = 168
 DEFAULT_MODEL_DIR = Path("model")
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 8
 DEFAULT_MAX_MODEL_AGE_SECONDS = 24 * 3600
+DEFAULT_MAX_DATA_AGE_SECONDS = 12 * 3600  # two missed six-hourly runs
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 20
-
-# Alpaca's names for the bar lengths we support, and their length in seconds.
-TIMEFRAME_SECONDS: dict[str, int] = {"1Day": 86_400, "1Hour": 3_600}
 
 
 class SettingsError(ValueError):
     """A setting has a value we cannot use."""
-
-
-def timeframe_seconds(timeframe: str) -> int:
-    """Return the bar length of an Alpaca timeframe name."""
-    try:
-        return TIMEFRAME_SECONDS[timeframe]
-    except KeyError:
-        known = ", ".join(TIMEFRAME_SECONDS)
-        raise SettingsError(f"unknown timeframe {timeframe!r}; use one of {known}") from None
 
 
 def read_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -96,6 +87,8 @@ def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
         config["TRUSTED_PROXIES"] = read_int(environ, "TRUSTED_PROXIES", 0, minimum=0)
     if environ.get("MAX_MODEL_AGE_SECONDS", "").strip():
         config["MAX_MODEL_AGE_SECONDS"] = read_int(environ, "MAX_MODEL_AGE_SECONDS", DEFAULT_MAX_MODEL_AGE_SECONDS)
+    if environ.get("MAX_DATA_AGE_SECONDS", "").strip():
+        config["MAX_DATA_AGE_SECONDS"] = read_int(environ, "MAX_DATA_AGE_SECONDS", DEFAULT_MAX_DATA_AGE_SECONDS)
     if environ.get("ACCESS_LOG", "").strip():
         config["ACCESS_LOG"] = read_flag(environ, "ACCESS_LOG", True)
     return config

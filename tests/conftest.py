@@ -11,12 +11,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cryptopredict.artifact import read_verified_files, write_artifact
 from cryptopredict.serving.app import create_app
+from cryptopredict.timeframe import HOUR
 from cryptopredict.training.backtest import BacktestPlan
+from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.pipeline import TrainSettings, train
 from scripts.fake_alpaca import FakeAlpaca
 
 ROOT = Path(__file__).resolve().parent.parent
+# Real hourly BTC/USD bars (see its SOURCES.md), used by path: CI has shared/ beside the clone as well.
+SHARED_HOURLY = ROOT.parent / "shared" / "data" / "btc_usd_1h.csv"
 SMALL_START = dt.date(2024, 1, 1)  # ~300 daily bars of the embedded history: a fit takes well under a second
 SMALL_HORIZON_DAYS = 60
 
@@ -36,6 +41,29 @@ def small_settings(model_dir: Path, **overrides: object) -> TrainSettings:
     return TrainSettings(**values)  # type: ignore[arg-type]
 
 
+# Hourly: five months of bars, 12 scored refits over 120 days. That is too few 30-day outcomes to judge the
+# 720-hour band, so this fixture's gate checks only the MAPE ratio (the gate itself is tested on its own).
+SMALL_HOURLY_START = dt.date(2024, 10, 1)
+SMALL_HOURLY_UNTIL = dt.datetime(2025, 3, 1, 6, tzinfo=dt.UTC)
+SMALL_HOURLY_PLAN = BacktestPlan(scored=12, warmup=6, span_days=120)
+
+
+def small_hourly_settings(model_dir: Path, **overrides: object) -> TrainSettings:
+    values: dict[str, object] = {
+        "source": "csv",
+        "data_path": SHARED_HOURLY,
+        "pairs": ("BTC/USD",),
+        "timeframe": HOUR,
+        "start": SMALL_HOURLY_START,
+        "until": SMALL_HOURLY_UNTIL,
+        "model_dir": model_dir,
+        "backtest_plan": SMALL_HOURLY_PLAN,
+        "gate": GateThresholds(min_coverage=0.0, max_coverage=1.0),
+    }
+    values.update(overrides)
+    return TrainSettings(**values)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model fitted once per session; tests that alter it work on a copy (see `model_dir`)."""
@@ -43,6 +71,34 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = train(small_settings(model_dir))
     assert result.failures == [], result.failures
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def hourly_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An hourly BTC/USD model (365-day horizon) fitted once per session on the shared hourly bars."""
+    model_dir = tmp_path_factory.mktemp("hourly") / "model"
+    result = train(small_hourly_settings(model_dir))
+    assert result.failures == [], result.failures
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def mixed_model_dir(tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path, hourly_model_dir: Path) -> Path:
+    """One artifact with an hourly BTC/USD and a daily ETH/USD side by side."""
+    daily_manifest, daily_files = read_verified_files(trained_model_dir)
+    hourly_manifest, hourly_files = read_verified_files(hourly_model_dir)
+    files = {name: data for name, data in daily_files.items() if name.startswith("eth-usd.")}
+    files.update(hourly_files)
+    model_dir = tmp_path_factory.mktemp("mixed") / "model"
+    pairs = {"BTC/USD": hourly_manifest["pairs"]["BTC/USD"], "ETH/USD": daily_manifest["pairs"]["ETH/USD"]}
+    manifest = {key: value for key, value in hourly_manifest.items() if key != "files"}
+    write_artifact(model_dir, files, {**manifest, "pairs": pairs, "run": {"updated": [], "kept": {}, "dropped": {}}})
+    return model_dir
+
+
+@pytest.fixture
+def hourly_client(hourly_model_dir: Path) -> FlaskClient:
+    return create_app({"MODEL_DIR": str(hourly_model_dir), "TESTING": True}).test_client()
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cryptopredict.artifact import ArtifactError, load_artifact
+from cryptopredict.dates import DATE_PATTERN
 from cryptopredict.serving.app import create_app
-from cryptopredict.serving.dates import DATE_PATTERN
 
 FORMAT_HINT = "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset"
 

@@ -14,8 +14,8 @@ from flask import Response, current_app
 from flask_smorest import abort
 
 from cryptopredict.artifact import Artifact, PairModel, pair_name
+from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, parse_utc
 from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
-from cryptopredict.serving.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, parse_utc
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.settings import BITCOIN
 

@@ -85,10 +85,33 @@ class PairCard(ma.Schema):
     interval = ma.fields.Float(required=True)
     horizon_days = ma.fields.Integer(required=True)
     source = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
-    first_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
-    last_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
-    rows = ma.fields.Integer(required=True)
-    trained_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    first_bar = ma.fields.String(
+        required=True, metadata={"format": "date-time", "description": "First bar of the Prophet fit's window"}
+    )
+    fit_last_bar = ma.fields.String(
+        required=True, metadata={"format": "date-time", "description": "Last bar of the Prophet fit's window"}
+    )
+    rows = ma.fields.Integer(required=True, metadata={"description": "Bars in the Prophet fit's window"})
+    last_bar = ma.fields.String(
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "The newest bar (its start): the forecast is anchored at its close",
+        },
+    )
+    fitted_at = ma.fields.String(
+        required=True, metadata={"format": "date-time", "description": "When the backtest, gate and Prophet fit ran"}
+    )
+    update = ma.fields.String(
+        required=True,
+        metadata={
+            "enum": ["refit", "reanchor"],
+            "description": "What the run that made this forecast did: refitted, or re-anchored the stored fit",
+        },
+    )
+    trained_at = ma.fields.String(
+        required=True, metadata={"format": "date-time", "description": "When this forecast was made"}
+    )
     trained_until = ma.fields.String(
         required=True, metadata={"format": "date-time", "description": "Only bars closed by then were used"}
     )

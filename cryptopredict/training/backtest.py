@@ -21,14 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from cryptopredict.settings import timeframe_seconds
+from cryptopredict.timeframe import Timeframe
 from cryptopredict.training.model import Band, ModelSpec, fit_model, log_trend
 
-# Horizons reported, in bars, and the unit they are named in.
-HORIZONS: dict[str, tuple[tuple[int, ...], str]] = {
-    "1Day": ((1, 7, 30), "day"),
-    "1Hour": ((1, 24, 168), "hour"),
-}
 DAMPING_CANDIDATES = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 MIN_CALIBRATION = 30  # errors needed before a band is scored
 # The band is calibrated on the most recent errors: a year of them, short enough to follow volatility regimes
@@ -38,14 +33,15 @@ CALIBRATION_DAYS = 365
 MIN_INDEPENDENT_ERRORS = 52
 
 
-def calibration_bars(timeframe: str, h: int) -> int:
-    """How many of the most recent errors at horizon `h` calibrate the band."""
-    return max(CALIBRATION_DAYS * 86_400 // timeframe_seconds(timeframe), MIN_INDEPENDENT_ERRORS * h)
+def calibration_size(timeframe: Timeframe, h: int) -> int:
+    """How many of the most recent errors at horizon `h` calibrate the band (origins sit every `origin_every` bars)."""
+    bars = max(CALIBRATION_DAYS * 86_400 // timeframe.seconds, MIN_INDEPENDENT_ERRORS * h)
+    return -(-bars // timeframe.origin_every)
 
 
 @dataclass(frozen=True)
 class BacktestPlan:
-    """Where origins go: `scored` of them over the last `span_days`, after `warmup` used only to calibrate."""
+    """Where refits go: `scored` of them over the last `span_days`, after `warmup` used only to calibrate."""
 
     scored: int = 120
     warmup: int = 60
@@ -53,9 +49,9 @@ class BacktestPlan:
     min_fit_bars: int = 60
 
     @classmethod
-    def for_timeframe(cls, timeframe: str) -> BacktestPlan:
-        # An hourly fit costs ~50x a daily one: fewer origins keep a training run near a minute.
-        return cls() if timeframe == "1Day" else cls(scored=24, warmup=12)
+    def for_timeframe(cls, timeframe: Timeframe) -> BacktestPlan:
+        # An hourly fit costs ~50x a daily one: fewer refits keep a training run near a minute.
+        return cls(scored=timeframe.backtest_refits, warmup=timeframe.backtest_refits // 2)
 
 
 @dataclass(frozen=True)
@@ -69,6 +65,35 @@ class OriginPath:
     drift: np.ndarray  # undamped log change 1..H bars ahead
     actual: np.ndarray  # closes 1..H bars ahead (NaN where the history has a gap)
     scored: bool
+
+
+@dataclass(frozen=True)
+class PathMatrix:
+    """The same paths as arrays, one row per origin, so that scoring 720 horizons stays vectorised."""
+
+    position: np.ndarray
+    close: np.ndarray
+    drift: np.ndarray  # (origins, H)
+    actual: np.ndarray  # (origins, H)
+    scored: np.ndarray  # bool
+
+    @classmethod
+    def of(cls, paths: Sequence[OriginPath] | PathMatrix) -> PathMatrix:
+        if isinstance(paths, PathMatrix):
+            return paths
+        return cls(
+            position=np.array([p.position for p in paths], dtype=np.int64),
+            close=np.array([p.close for p in paths], dtype=float),
+            drift=np.array([p.drift for p in paths], dtype=float),
+            actual=np.array([p.actual for p in paths], dtype=float),
+            scored=np.array([p.scored for p in paths], dtype=bool),
+        )
+
+    def log_errors(self, damping: float | None, h: int) -> np.ndarray:
+        """log(actual / forecast) at horizon h for each origin (NaN where the outcome is missing); None = naive."""
+        factor = 0.0 if damping is None else damping
+        with np.errstate(invalid="ignore"):
+            return np.log(self.actual[:, h - 1]) - np.log(self.close) - factor * self.drift[:, h - 1]
 
 
 class BacktestError(ValueError):
@@ -135,12 +160,13 @@ class ServiceForecaster:
         return lambda times: log_trend(model, times)
 
 
-def _run_origin(args: tuple[pd.DataFrame, int, int, Forecaster, str, int, bool]) -> list[OriginPath]:
-    """Fit at one refit origin, then forecast from every bar up to the next refit with that fit."""
-    bars, position, next_position, forecaster, timeframe, horizon, scored = args
+def _run_origin(args: tuple[pd.DataFrame, int, int, Forecaster, Timeframe, bool]) -> list[OriginPath]:
+    """Fit at one refit origin, then forecast from every origin bar up to the next refit with that fit."""
+    bars, position, next_position, forecaster, timeframe, scored = args
     seen = bars.iloc[: position + 1]  # no look-ahead: the fit sees the origin bar and nothing after it
     level_at = forecaster.fit(seen)
-    step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+    horizon = timeframe.calibrated_bars
+    step = pd.Timedelta(seconds=timeframe.seconds)
     ds = bars["ds"]
     closes = bars.set_index("ds")["close"]
     first = ds.iloc[position]
@@ -149,14 +175,17 @@ def _run_origin(args: tuple[pd.DataFrame, int, int, Forecaster, str, int, bool])
     )
     level = level_at(times)
     actual = closes.reindex(times).to_numpy(dtype=float)
+    # Origins at the closes a scheduled retrain anchors at: every `origin_every` bars on the UTC grid.
+    closes_at = (ds.iloc[position:next_position].astype("datetime64[s]").astype("int64") + timeframe.seconds).to_numpy()
+    origin_rows = np.flatnonzero(closes_at % (timeframe.seconds * timeframe.origin_every) == 0) + position
     paths = []
-    for row in range(position, next_position):
+    for row in origin_rows:
         k = int((ds.iloc[row] - first) / step)
         close = float(bars["close"].iloc[row])
         base = level[k] if forecaster.anchored else math.log(close)
         paths.append(
             OriginPath(
-                position=row,
+                position=int(row),
                 fit=position,
                 origin=ds.iloc[row],
                 close=close,
@@ -169,19 +198,18 @@ def _run_origin(args: tuple[pd.DataFrame, int, int, Forecaster, str, int, bool])
 
 
 def run_origins(
-    bars: pd.DataFrame, forecaster: Forecaster, timeframe: str, plan: BacktestPlan, workers: int | None = None
+    bars: pd.DataFrame, forecaster: Forecaster, timeframe: Timeframe, plan: BacktestPlan, workers: int | None = None
 ) -> list[OriginPath]:
-    """Refit at every origin (in parallel processes) and collect a path from every bar the fits cover."""
-    horizons, _ = HORIZONS[timeframe]
-    horizon = max(horizons)
-    step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+    """Refit at every refit origin (in parallel processes) and collect a path from every origin the fits cover."""
+    horizon = timeframe.calibrated_bars
+    step = pd.Timedelta(seconds=timeframe.seconds)
     positions = choose_origins(bars, plan, horizon, step)
     n_scored = min(plan.scored, len(positions))
     # A fit serves every bar until the next refit; the last serves up to the last bar with a full horizon after it.
     last_usable = int(bars["ds"].searchsorted(bars["ds"].iloc[-1] - step * horizon, side="right"))
     ends = [*positions[1:], max(last_usable, positions[-1] + 1)]
     jobs = [
-        (bars, p, end, forecaster, timeframe, horizon, k >= len(positions) - n_scored)
+        (bars, p, end, forecaster, timeframe, k >= len(positions) - n_scored)
         for k, (p, end) in enumerate(zip(positions, ends, strict=True))
     ]
     workers = workers or min(2, os.cpu_count() or 1)
@@ -193,20 +221,18 @@ def run_origins(
     return [path for batch in results for path in batch]
 
 
-def _log_errors(paths: Sequence[OriginPath], damping: float | None, h: int) -> np.ndarray:
-    """log(actual / forecast) at horizon h for each path (NaN where the outcome is missing); None = naive."""
-    factor = 0.0 if damping is None else damping
-    return np.array([math.log(p.actual[h - 1] / (p.close * math.exp(factor * p.drift[h - 1]))) for p in paths])
+Paths = Sequence[OriginPath] | PathMatrix
 
 
-def calibrate_band(paths: Sequence[OriginPath], damping: float, timeframe: str, interval: float) -> Band:
+def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -> Band:
     """Split-conformal quantiles of the log errors at every horizon 1..H, from the most recent origins."""
+    matrix = PathMatrix.of(paths)
     tail = (1 - interval) / 2
-    horizons, _ = HORIZONS[timeframe]
-    low, high = [], []
-    for h in range(1, max(horizons) + 1):
-        errors = _log_errors(paths, damping, h)
-        errors = errors[~np.isnan(errors)][-calibration_bars(timeframe, h) :]
+    low: list[float] = []
+    high: list[float] = []
+    for h in range(1, timeframe.calibrated_bars + 1):
+        errors = matrix.log_errors(damping, h)
+        errors = errors[~np.isnan(errors)][-calibration_size(timeframe, h) :]
         q_low, q_high = np.quantile(errors, [tail, 1 - tail])
         # Uncertainty cannot shrink with the horizon; smooth the sampling noise out.
         low.append(min(float(q_low), low[-1] if low else 0.0))
@@ -214,19 +240,17 @@ def calibrate_band(paths: Sequence[OriginPath], damping: float, timeframe: str, 
     return Band(low=low, high=high)
 
 
-def _score(paths: Sequence[OriginPath], damping: float | None, h: int, interval: float, window: int) -> dict[str, Any]:
+def _score(paths: Paths, damping: float | None, h: int, interval: float, window: int) -> dict[str, Any]:
     """MAPE, MAE, and the sequentially calibrated band's coverage and width, over the scored origins."""
+    matrix = PathMatrix.of(paths)
     tail = (1 - interval) / 2
-    errors = _log_errors(paths, damping, h)
-    positions = np.array([p.position for p in paths])
+    errors = matrix.log_errors(damping, h)
     abs_pct, abs_err, covered, width = [], [], [], []
-    for i, path in enumerate(paths):
-        if not path.scored or np.isnan(errors[i]):
-            continue
+    for i in np.flatnonzero(matrix.scored & ~np.isnan(errors)):
         # Calibrate on errors whose outcome was known at this origin: origins at least h bars earlier.
-        known = errors[: int(np.searchsorted(positions, path.position - h, side="right"))]
+        known = errors[: int(np.searchsorted(matrix.position, matrix.position[i] - h, side="right"))]
         known = known[~np.isnan(known)][-window:]
-        actual = path.actual[h - 1]
+        actual = matrix.actual[i, h - 1]
         forecast = actual / math.exp(errors[i])
         abs_pct.append(abs(forecast - actual) / actual)
         abs_err.append(abs(forecast - actual))
@@ -245,17 +269,17 @@ def _score(paths: Sequence[OriginPath], damping: float | None, h: int, interval:
     }
 
 
-def score(paths: Sequence[OriginPath], damping: float, timeframe: str, interval: float) -> list[dict[str, Any]]:
+def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -> list[dict[str, Any]]:
     """The backtest table: one row per reported horizon, model and naive side by side."""
-    horizons, unit = HORIZONS[timeframe]
+    matrix = PathMatrix.of(paths)
     rows = []
-    for h in horizons:
-        model = _score(paths, damping, h, interval, calibration_bars(timeframe, h))
-        naive = _score(paths, None, h, interval, calibration_bars(timeframe, h))
+    for h in timeframe.horizons:
+        model = _score(matrix, damping, h, interval, calibration_size(timeframe, h))
+        naive = _score(matrix, None, h, interval, calibration_size(timeframe, h))
         rows.append(
             {
                 "horizon": h,
-                "unit": unit,
+                "unit": timeframe.unit,
                 "origins": model["origins"],
                 "mape_ratio": model["mape"] / naive["mape"],
                 "model": {
@@ -270,19 +294,18 @@ def score(paths: Sequence[OriginPath], damping: float, timeframe: str, interval:
     return rows
 
 
-def choose_damping(paths: Sequence[OriginPath], timeframe: str) -> float:
+def choose_damping(paths: Paths, timeframe: Timeframe) -> float:
     """The damping with the lowest mean MAPE ratio to the naive forecast over the reported horizons.
 
     Zero is not a candidate: it would drop Prophet altogether and serve the naive forecast.
     """
-    horizons, _ = HORIZONS[timeframe]
-    scored = [p for p in paths if p.scored]
+    matrix = PathMatrix.of(paths)
 
     def mean_ratio(damping: float) -> float:
         ratios = []
-        for h in horizons:
-            model, naive = _log_errors(scored, damping, h), _log_errors(scored, None, h)
-            keep = ~np.isnan(model)
+        for h in timeframe.horizons:
+            model, naive = matrix.log_errors(damping, h), matrix.log_errors(None, h)
+            keep = matrix.scored & ~np.isnan(model)
             ratios.append(np.mean(np.abs(1 - np.exp(-model[keep]))) / np.mean(np.abs(1 - np.exp(-naive[keep]))))
         return float(np.mean(ratios))
 
@@ -310,7 +333,9 @@ class BacktestResult:
             "last_origin": _iso(self.last_origin),
             "band": (
                 f"split-conformal on log errors, calibrated on the latest errors known at each origin: "
-                f"{CALIBRATION_DAYS} days of them, or {MIN_INDEPENDENT_ERRORS} horizons' worth if longer"
+                f"{CALIBRATION_DAYS} days of them, or {MIN_INDEPENDENT_ERRORS} horizons' worth if longer; "
+                f"calibrated {self.spec.timeframe.horizon_label(self.spec.timeframe.calibrated_bars)} ahead, "
+                f"widening like the square root of the horizon past that"
             ),
             "horizons": self.table,
         }
@@ -326,12 +351,13 @@ def backtest(
     """Run the backtest, choose the damping, score it, and calibrate the band for serving."""
     plan = plan or BacktestPlan.for_timeframe(spec.timeframe)
     paths = run_origins(bars, ServiceForecaster(spec), spec.timeframe, plan, workers)
-    damping = choose_damping(paths, spec.timeframe)
+    matrix = PathMatrix.of(paths)
+    damping = choose_damping(matrix, spec.timeframe)
     chosen = replace(spec, damping=damping)
     return BacktestResult(
         spec=chosen,
-        band=calibrate_band(paths, damping, spec.timeframe, interval),
-        table=score(paths, damping, spec.timeframe, interval),
+        band=calibrate_band(matrix, damping, spec.timeframe, interval),
+        table=score(matrix, damping, spec.timeframe, interval),
         plan=plan,
         last_origin=paths[-1].origin,
         first_scored=next(p.origin for p in paths if p.scored),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact import pair_name, symbol_of
-from cryptopredict.settings import timeframe_seconds
+from cryptopredict.timeframe import DAY, Timeframe
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
 OPTIONAL_COLUMNS = ("open", "high", "low", "volume")
@@ -45,13 +45,14 @@ def to_naive_utc(values: pd.Series) -> pd.Series:
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
 
 
-def embedded_path(symbol: str, timeframe: str) -> Path:
-    return EMBEDDED_DIR / f"{pair_name(symbol).lower()}-{'1d' if timeframe == '1Day' else timeframe}.csv"
+def embedded_path(symbol: str, timeframe: Timeframe) -> Path:
+    return EMBEDDED_DIR / f"{pair_name(symbol).lower()}-{timeframe.short}.csv"
 
 
 def embedded_symbols() -> list[str]:
     """The pairs the embedded history has daily bars for."""
-    return sorted(symbol_of(p.name.removesuffix("-1d.csv")) for p in EMBEDDED_DIR.glob("*-1d.csv"))
+    suffix = f"-{DAY.short}.csv"
+    return sorted(symbol_of(p.name.removesuffix(suffix)) for p in EMBEDDED_DIR.glob(f"*{suffix}"))
 
 
 def read_csv_bars(path: Path) -> pd.DataFrame:
@@ -78,7 +79,7 @@ def read_csv_bars(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_embedded_bars(symbol: str, timeframe: str) -> pd.DataFrame:
+def read_embedded_bars(symbol: str, timeframe: Timeframe) -> pd.DataFrame:
     """The daily history shipped in data/ (see data/PROVENANCE.md)."""
     path = embedded_path(symbol, timeframe)
     if not path.is_file():
@@ -91,7 +92,7 @@ def read_embedded_bars(symbol: str, timeframe: str) -> pd.DataFrame:
 
 def fetch_alpaca_bars(
     symbol: str,
-    timeframe: str,
+    timeframe: Timeframe,
     start: dt.datetime,
     now: dt.datetime,
     options: AlpacaOptions,
@@ -103,7 +104,6 @@ def fetch_alpaca_bars(
     from alpaca.common.exceptions import APIError
     from alpaca.data.historical import CryptoHistoricalDataClient
     from alpaca.data.requests import CryptoBarsRequest
-    from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
     from requests import JSONDecodeError, RequestException, Timeout
     from requests.adapters import HTTPAdapter
 
@@ -114,7 +114,6 @@ def fetch_alpaca_bars(
             kwargs["timeout"] = kwargs.get("timeout") or options.timeout_seconds
             return super().send(request, **kwargs)
 
-    unit = {"1Day": TimeFrameUnit.Day, "1Hour": TimeFrameUnit.Hour}[timeframe]
     client = CryptoHistoricalDataClient(
         api_key=options.api_key or None,
         secret_key=options.secret_key or None,
@@ -126,7 +125,7 @@ def fetch_alpaca_bars(
     client._retry_codes = ALPACA_RETRY_CODES
     for scheme in ("https://", "http://"):
         client._session.mount(scheme, TimeoutAdapter())
-    request = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=TimeFrame(1, unit), start=start, end=now)
+    request = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=timeframe.alpaca(), start=start, end=now)
     try:
         barset = client.get_crypto_bars(request)
     except APIError as exc:
@@ -170,19 +169,20 @@ def _one_line(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def drop_incomplete(frame: pd.DataFrame, timeframe: str, now: dt.datetime) -> pd.DataFrame:
-    """Keep only bars that had closed by `now`; the bar still in progress would be a partial close."""
-    bar_end = frame["ds"] + pd.Timedelta(seconds=timeframe_seconds(timeframe))
+def drop_incomplete(frame: pd.DataFrame, timeframe: Timeframe, now: dt.datetime) -> pd.DataFrame:
+    """Keep only bars that had closed by `now` (a bar closing exactly at `now` included); the bar still in
+    progress would be a partial close."""
+    bar_end = frame["ds"] + pd.Timedelta(seconds=timeframe.seconds)
     return frame[bar_end <= naive_utc(now)].reset_index(drop=True)
 
 
-def coarsen(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+def coarsen(frame: pd.DataFrame, timeframe: Timeframe) -> pd.DataFrame:
     """Finer bars (say hourly, in a CSV) to `timeframe` bars: the last close of each period.
 
     A period whose last bar does not reach its end is still in progress and is dropped. Unsorted input is
     returned as it is, for validation to refuse.
     """
-    length = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+    length = pd.Timedelta(seconds=timeframe.seconds)
     steps = frame["ds"].diff().iloc[1:]
     if steps.empty or not (steps > pd.Timedelta(0)).all() or steps.median() >= length:
         return frame
@@ -192,13 +192,47 @@ def coarsen(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     return pd.DataFrame({"ds": grouped.index[complete], "close": grouped["close"].to_numpy()[complete]})
 
 
+# Alpaca stamped daily crypto bars at midnight in Chicago until 2025 and stamps them at midnight UTC now.
+ALPACA_OLD_DAY_ZONE = "America/Chicago"
+
+
+def align_to_grid(frame: pd.DataFrame, timeframe: Timeframe) -> pd.DataFrame:
+    """Bars on their timeframe's UTC grid, or BarsError naming the first bar that cannot be put there.
+
+    A daily bar stamped at midnight in Chicago is the bar of that Chicago day: it is named by that day's UTC
+    midnight (its close is then a price from 05:00 or 06:00 UTC the next day, not midnight). Where a store holds
+    the same day in both conventions (bars fetched before and after Alpaca's switch), the UTC-stamped bar, the
+    current convention, is kept. Any other bar off the grid is refused rather than reindexed into a gap.
+    """
+    if frame.empty:
+        return frame
+    ds = frame["ds"]
+    if timeframe is DAY:
+        local = ds.dt.tz_localize("UTC").dt.tz_convert(ALPACA_OLD_DAY_ZONE)
+        chicago = (ds != ds.dt.floor("D")) & (local == local.dt.floor("D"))
+        if chicago.any():
+            frame = frame.assign(ds=ds.where(~chicago, local.dt.tz_localize(None).dt.floor("D")))
+            frame = frame[~(chicago & frame["ds"].duplicated(keep=False))]
+            frame = frame.sort_values("ds", kind="stable").reset_index(drop=True)
+            ds = frame["ds"]
+    seconds = ds.astype("datetime64[s]").astype("int64")
+    off = seconds % timeframe.seconds != 0
+    if off.any():
+        row = int(off.to_numpy().argmax())
+        raise BarsError(
+            f"bar {row + 1} starts at {ds.iloc[row]:%Y-%m-%d %H:%M} UTC, off the {timeframe} grid "
+            f"(bars start every {timeframe.unit} on the {timeframe.unit} in UTC)"
+        )
+    return frame
+
+
 def naive_utc(moment: dt.datetime) -> pd.Timestamp:
     stamp = pd.Timestamp(moment)
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
 def validate_bars(
-    frame: pd.DataFrame, *, timeframe: str, min_rows: int, now: dt.datetime | None = None
+    frame: pd.DataFrame, *, timeframe: Timeframe, min_rows: int, now: dt.datetime | None = None
 ) -> pd.DataFrame:
     """Refuse bars that a model should not be fitted on. `now` enables the staleness check (live data)."""
     if len(frame) < min_rows:
@@ -221,7 +255,7 @@ def validate_bars(
             f"row {row + 1} ({ds[row]:%Y-%m-%d %H:%M}) has {frame['close'][row]!r}"
         )
     if now is not None:
-        length = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+        length = pd.Timedelta(seconds=timeframe.seconds)
         if naive_utc(now) - ds.iloc[-1] > 2 * length:
             raise BarsError(
                 f"the last bar ({ds.iloc[-1]:%Y-%m-%d %H:%M}) is older than two bar lengths "

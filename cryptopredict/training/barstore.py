@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cryptopredict.settings import timeframe_seconds
+from cryptopredict.timeframe import Timeframe
 from cryptopredict.training.bars import BAR_COLUMNS, AlpacaOptions, fetch_alpaca_bars
 
 OVERLAP_BARS = 3
@@ -51,24 +51,27 @@ def connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def stored_span(connection: sqlite3.Connection, symbol: str, timeframe: str) -> tuple[int, int] | None:
+def stored_span(connection: sqlite3.Connection, symbol: str, timeframe: Timeframe) -> tuple[int, int] | None:
     """Since when the store holds every bar of a pair, and its last bar; None if it has none."""
     covered, last = connection.execute(
         "SELECT (SELECT covered_from FROM coverage WHERE symbol = ?1 AND timeframe = ?2), MAX(start) "
         "FROM bars WHERE symbol = ?1 AND timeframe = ?2",
-        (symbol, timeframe),
+        (symbol, timeframe.name),
     ).fetchone()
     return None if covered is None or last is None else (int(covered), int(last))
 
 
-def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: pd.DataFrame, covered_from: int) -> None:
+def upsert(
+    connection: sqlite3.Connection, symbol: str, timeframe: Timeframe, frame: pd.DataFrame, covered_from: int
+) -> None:
     """Insert bars, or replace the stored ones at the same start (revisions win), and record that every bar
     since `covered_from` is now stored: all in one transaction."""
     fetched_at = int(dt.datetime.now(dt.UTC).timestamp())
     starts = (frame["ds"].astype("datetime64[s]").astype("int64")).tolist()
     columns = {c: frame[c].tolist() if c in frame else [None] * len(frame) for c in BAR_COLUMNS}
     rows = [
-        (symbol, timeframe, start, *(columns[c][i] for c in BAR_COLUMNS), fetched_at) for i, start in enumerate(starts)
+        (symbol, timeframe.name, start, *(columns[c][i] for c in BAR_COLUMNS), fetched_at)
+        for i, start in enumerate(starts)
     ]
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -82,7 +85,7 @@ def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: p
         connection.execute(
             "INSERT INTO coverage (symbol, timeframe, covered_from) VALUES (?, ?, ?) ON CONFLICT (symbol, timeframe) "
             "DO UPDATE SET covered_from = MIN(covered_from, excluded.covered_from)",
-            (symbol, timeframe, covered_from),
+            (symbol, timeframe.name, covered_from),
         )
         connection.execute("COMMIT")
     except BaseException:
@@ -90,21 +93,21 @@ def upsert(connection: sqlite3.Connection, symbol: str, timeframe: str, frame: p
         raise
 
 
-def read_stored(connection: sqlite3.Connection, symbol: str, timeframe: str, start: dt.datetime) -> pd.DataFrame:
+def read_stored(connection: sqlite3.Connection, symbol: str, timeframe: Timeframe, start: dt.datetime) -> pd.DataFrame:
     """The stored bars of a pair from `start` on, oldest first."""
     frame = pd.read_sql_query(
         "SELECT start, open, high, low, close, volume FROM bars "
         "WHERE symbol = ? AND timeframe = ? AND start >= ? ORDER BY start",
         connection,
-        params=(symbol, timeframe, int(start.timestamp())),
+        params=(symbol, timeframe.name, int(start.timestamp())),
     )
     frame.insert(0, "ds", pd.to_datetime(frame.pop("start"), unit="s").astype("datetime64[ns]"))
     return frame
 
 
-def fetch_windows(start: dt.datetime, now: dt.datetime, timeframe: str) -> list[tuple[dt.datetime, dt.datetime]]:
+def fetch_windows(start: dt.datetime, now: dt.datetime, timeframe: Timeframe) -> list[tuple[dt.datetime, dt.datetime]]:
     """[from, to] windows of WINDOW_BARS bars covering `start` to `now`."""
-    length = dt.timedelta(seconds=timeframe_seconds(timeframe) * WINDOW_BARS)
+    length = dt.timedelta(seconds=timeframe.seconds * WINDOW_BARS)
     windows = []
     while start < now:
         windows.append((start, min(start + length, now)))
@@ -115,7 +118,7 @@ def fetch_windows(start: dt.datetime, now: dt.datetime, timeframe: str) -> list[
 def sync_bars(
     path: Path,
     symbol: str,
-    timeframe: str,
+    timeframe: Timeframe,
     start: dt.datetime,
     now: dt.datetime,
     options: AlpacaOptions,
@@ -130,7 +133,7 @@ def sync_bars(
     """
     from tqdm import tqdm
 
-    bar = dt.timedelta(seconds=timeframe_seconds(timeframe))
+    bar = dt.timedelta(seconds=timeframe.seconds)
     with closing(connect(path)) as connection:
         span = stored_span(connection, symbol, timeframe)
         fetch_from = start

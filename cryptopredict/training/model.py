@@ -11,37 +11,43 @@ The same formula materialises every row of the table: a past bar is predicted fr
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from prophet import Prophet
-from prophet.serialize import model_to_json
+from prophet.serialize import model_from_json, model_to_json
 
 from cryptopredict.forecast import ForecastTable, significant
-from cryptopredict.settings import timeframe_seconds
+from cryptopredict.timeframe import DAY, Timeframe
 
-# Fit windows: three years of daily bars; hourly fits get a shorter window to stay affordable.
-FIT_WINDOW_DAYS = {"1Day": 3 * 365, "1Hour": 120}
+BAND_FORMAT = 1
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """The knobs of the model; `damping` is chosen by the backtest."""
 
-    timeframe: str = "1Day"
+    timeframe: Timeframe = DAY
     damping: float = 0.1
     changepoint_prior_scale: float = 0.005  # a stiff trend extrapolates less wildly
 
     @property
     def window(self) -> pd.Timedelta:
-        return pd.Timedelta(days=FIT_WINDOW_DAYS[self.timeframe])
+        return pd.Timedelta(days=self.timeframe.fit_window_days)
 
     def describe(self) -> dict[str, object]:
-        return {**asdict(self), "fit_window_days": FIT_WINDOW_DAYS[self.timeframe], "target": "log close"}
+        return {
+            "timeframe": self.timeframe.name,
+            "damping": self.damping,
+            "changepoint_prior_scale": self.changepoint_prior_scale,
+            "fit_window_days": self.timeframe.fit_window_days,
+            "target": "log close",
+        }
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,24 @@ class Band:
 
     low: Sequence[float]
     high: Sequence[float]
+
+    def to_json(self, damping: float) -> bytes:
+        """The band file: what a later run needs, with the stored Prophet model, to re-anchor the forecast."""
+        body = {"format": BAND_FORMAT, "damping": damping, "low": list(self.low), "high": list(self.high)}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> tuple[Band, float]:
+        """The band and the damping from a band file; ValueError if it is not one."""
+        try:
+            body = json.loads(raw)
+            if body.get("format") != BAND_FORMAT or len(body["low"]) != len(body["high"]) or not body["low"]:
+                raise ValueError("not a band file of this format")
+            return cls(low=[float(v) for v in body["low"]], high=[float(v) for v in body["high"]]), float(
+                body["damping"]
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a band file: {exc}") from None
 
     def at(self, steps: int) -> tuple[float, float]:
         """Quantiles `steps` bars ahead; beyond the calibrated horizon they widen like a random walk."""
@@ -79,7 +103,7 @@ def fit_model(bars: pd.DataFrame, spec: ModelSpec) -> Prophet:
     """Fit Prophet on the log close of the most recent window of `bars`."""
     quiet_stan_logs()
     window = fit_window(bars, spec)
-    hourly = spec.timeframe == "1Hour"
+    hourly = spec.timeframe.seconds < DAY.seconds
     model = Prophet(
         changepoint_prior_scale=spec.changepoint_prior_scale,
         # The backtest showed seasonal terms only add error at 1-30 days; intraday seasonality may help hourly bars.
@@ -102,6 +126,11 @@ def serialise_model(model: Prophet) -> bytes:
     return model_to_json(model).encode()
 
 
+def deserialise_model(raw: bytes) -> Prophet:
+    """A fitted model back from `serialise_model`'s JSON."""
+    return model_from_json(raw.decode())
+
+
 def materialise_forecast(
     model: Prophet,
     bars: pd.DataFrame,
@@ -112,9 +141,14 @@ def materialise_forecast(
     horizon_days: int,
     interval: float,
 ) -> ForecastTable:
-    """Evaluate the model once on a regular grid from the first bar to the last bar plus the horizon."""
-    step = timeframe_seconds(spec.timeframe)
-    first, last = bars["ds"].iloc[0], bars["ds"].iloc[-1]
+    """Evaluate the model once on a regular grid from the table's first bar to the last bar plus the horizon.
+
+    The table reaches `table_history_days` back from the last bar; the forecast is anchored at the last close.
+    """
+    step = spec.timeframe.seconds
+    last = bars["ds"].iloc[-1]
+    bars = bars[bars["ds"] > last - pd.Timedelta(days=spec.timeframe.table_history_days)]
+    first = bars["ds"].iloc[0]
     grid = pd.date_range(first, last + pd.Timedelta(days=horizon_days), freq=pd.Timedelta(seconds=step))
     trend = log_trend(model, grid)
     actual = bars.set_index("ds")["close"].reindex(grid).to_numpy()
@@ -136,7 +170,7 @@ def materialise_forecast(
         high.append(significant(centre * math.exp(max(q_high, 0.0))))
     return ForecastTable(
         symbol=symbol,
-        timeframe=spec.timeframe,
+        timeframe=spec.timeframe.name,
         start=epoch_seconds(grid[1]),
         step=step,
         last_bar=epoch_seconds(last),

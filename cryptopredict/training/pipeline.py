@@ -1,8 +1,16 @@
 """One training run: for each pair, bars in and a model out; then one artifact with every pair that has a model.
 
-A pair whose bars cannot be had, whose backtest cannot run, or whose model fails the quality gate keeps the
-model it had in the previous artifact (if any) while the other pairs update. Nothing is published when no pair
-updates, and any failure before the final swap leaves the previous artifact exactly as it was.
+Each pair is either refitted or re-anchored. A refit runs the backtest, the quality gate and a new Prophet fit; it
+is due when the pair has no stored model, or its stored fit is older than `refit_after_hours` (or was made for
+another timeframe or band). Between refits a run re-anchors: it loads the stored Prophet model (Prophet's JSON)
+and band and materialises the forecast again from the newest close, which is what the backtest scores (its fits
+serve every origin until the next refit, weeks later). A six-hourly run thus costs about a second per pair and
+still anchors every forecast at the last hourly close.
+
+A pair whose bars cannot be had keeps its previous model as it was; one whose backtest cannot run or whose new
+model fails the gate keeps its previous model, re-anchored on the new bars. Either way the other pairs update.
+Nothing is published when no pair updates, and any failure before the final swap leaves the previous artifact
+exactly as it was.
 """
 
 from __future__ import annotations
@@ -22,20 +30,22 @@ import pandas as pd
 
 from cryptopredict.artifact import FORMAT, ArtifactError, pair_files, read_verified_files, sha256_hex, write_artifact
 from cryptopredict.files import write_atomically
-from cryptopredict.forecast import ForecastTable
+from cryptopredict.forecast import ForecastTable, format_utc
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
     DEFAULT_MIN_ROWS,
     DEFAULT_MODEL_DIR,
     DEFAULT_PAIRS,
+    DEFAULT_REFIT_AFTER_HOURS,
     DEFAULT_START,
-    DEFAULT_TIMEFRAME,
 )
+from cryptopredict.timeframe import DAY, HOUR, Timeframe, timeframe_of
 from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest
 from cryptopredict.training.bars import (
     AlpacaOptions,
     BarsError,
+    align_to_grid,
     coarsen,
     drop_incomplete,
     embedded_path,
@@ -47,7 +57,15 @@ from cryptopredict.training.bars import (
 )
 from cryptopredict.training.barstore import sync_bars
 from cryptopredict.training.gate import GateThresholds, find_failures
-from cryptopredict.training.model import ModelSpec, fit_model, fit_window, materialise_forecast, serialise_model
+from cryptopredict.training.model import (
+    Band,
+    ModelSpec,
+    deserialise_model,
+    fit_model,
+    fit_window,
+    materialise_forecast,
+    serialise_model,
+)
 from cryptopredict.training.report import render_report
 
 Source = Literal["embedded", "alpaca", "csv"]
@@ -62,13 +80,13 @@ class TrainSettings:
     source: Source = "embedded"
     data_path: Path | None = None  # a CSV file, for a run with one pair
     pairs: tuple[str, ...] = DEFAULT_PAIRS
-    timeframe: str = DEFAULT_TIMEFRAME
+    timeframe: Timeframe | None = None  # None: hourly bars from Alpaca, daily bars otherwise
     start: dt.date = DEFAULT_START
     horizon_days: int = DEFAULT_HORIZON_DAYS
     interval: float = DEFAULT_INTERVAL
     min_rows: int = DEFAULT_MIN_ROWS
     model_dir: Path = DEFAULT_MODEL_DIR
-    until: dt.date | None = None
+    until: dt.datetime | None = None  # an aware instant: train as if it were then
     report_path: Path | None = None
     git_commit: str | None = None
     gate: GateThresholds = field(default_factory=GateThresholds)
@@ -76,22 +94,34 @@ class TrainSettings:
     backtest_plan: BacktestPlan | None = None  # None: the default plan for the timeframe
     alpaca: AlpacaOptions = field(default_factory=AlpacaOptions)
     workers: int = DEFAULT_WORKERS  # processes: pairs in parallel, or one pair's backtest refits
+    refit_after_hours: float = DEFAULT_REFIT_AFTER_HOURS  # older stored fits are refitted; 0 refits every run
 
-    def until_moment(self) -> dt.datetime | None:
-        """`until` as the instant training pretends it is: midnight UTC at the start of that day."""
-        return dt.datetime.combine(self.until, dt.time(), tzinfo=dt.UTC) if self.until else None
+    def __post_init__(self) -> None:
+        if self.timeframe is None:
+            object.__setattr__(self, "timeframe", default_timeframe(self.source))
+
+    @property
+    def bar_timeframe(self) -> Timeframe:
+        assert self.timeframe is not None  # set in __post_init__
+        return self.timeframe
+
+
+def default_timeframe(source: str) -> Timeframe:
+    """Live training uses hourly bars; the embedded history and CSV files default to daily ones."""
+    return HOUR if source == "alpaca" else DAY
 
 
 def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One pair's bars from the chosen source from `settings.start` on, validated, with their origin."""
     start = dt.datetime.combine(settings.start, dt.time(), tzinfo=dt.UTC)
+    timeframe = settings.bar_timeframe
     if settings.source == "alpaca":
         if settings.bar_store:
-            frame = sync_bars(settings.bar_store, symbol, settings.timeframe, start, now, settings.alpaca)
+            frame = sync_bars(settings.bar_store, symbol, timeframe, start, now, settings.alpaca)
             if frame.empty:
-                raise BarsError(f"Alpaca returned no {settings.timeframe} bars for {symbol} since {start:%Y-%m-%d}")
+                raise BarsError(f"Alpaca returned no {timeframe} bars for {symbol} since {start:%Y-%m-%d}")
         else:
-            frame = fetch_alpaca_bars(symbol, settings.timeframe, start, now, settings.alpaca)
+            frame = fetch_alpaca_bars(symbol, timeframe, start, now, settings.alpaca)
         origin: dict[str, Any] = {"kind": "alpaca", "feed": "us", "url": settings.alpaca.url_override or "default"}
         staleness_now: dt.datetime | None = now
     else:
@@ -100,16 +130,17 @@ def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[p
                 raise BarsError("the csv source needs a file: --data PATH")
             path = Path(settings.data_path)
             frame = read_csv_bars(path)
-        elif settings.timeframe != "1Day":
+        elif timeframe is not DAY:
             raise BarsError("the embedded history has daily bars only; use --timeframe 1Day or --source alpaca")
         else:
-            path = embedded_path(symbol, settings.timeframe)
-            frame = read_embedded_bars(symbol, settings.timeframe)
-        frame = coarsen(frame, settings.timeframe)
+            path = embedded_path(symbol, timeframe)
+            frame = read_embedded_bars(symbol, timeframe)
+        frame = coarsen(frame, timeframe)
         origin = {"kind": settings.source, "path": path.name, "sha256": sha256_hex(path.read_bytes())}
         staleness_now = None
-    frame = drop_incomplete(frame[frame["ds"] >= naive_utc(start)], settings.timeframe, now)
-    return validate_bars(frame, timeframe=settings.timeframe, min_rows=settings.min_rows, now=staleness_now), origin
+    frame = drop_incomplete(frame[frame["ds"] >= naive_utc(start)], timeframe, now)
+    frame = align_to_grid(frame, timeframe)
+    return validate_bars(frame, timeframe=timeframe, min_rows=settings.min_rows, now=staleness_now), origin
 
 
 def package_versions() -> dict[str, str]:
@@ -129,66 +160,173 @@ def default_report_path(model_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class FittedPair:
-    """A pair's new model, whether or not it passed the gate."""
+    """A pair's new model (refitted, or the stored one re-anchored), whether or not it passed the gate."""
 
     symbol: str
     card: dict[str, Any]
     table: ForecastTable
     forecast: bytes
     model: bytes
+    band: bytes
     failures: list[str]
+
+    def entry(self) -> PairEntry:
+        names = pair_files(self.symbol)
+        return PairEntry(self.card, {names.forecast: self.forecast, names.prophet: self.model, names.band: self.band})
+
+
+@dataclass(frozen=True)
+class PairEntry:
+    """A pair as an artifact holds it: its card and its three files."""
+
+    card: dict[str, Any]
+    files: dict[str, bytes]
+
+    def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
+        """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
+        card = self.card
+        if card["timeframe"] != settings.bar_timeframe.name or card["interval"] != settings.interval:
+            return f"the stored model is for {card['timeframe']} bars and a {card['interval']} band"
+        if naive_utc(pd.Timestamp(card["fit_last_bar"])) > bars["ds"].iloc[-1]:
+            return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
+        return None
+
+    def refit_due(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
+        """Why this pair must be refitted rather than re-anchored, or None.
+
+        A fit is as old as the data it has not seen: the time from the last bar it saw to the newest bar (so a
+        simulated run with --until ages it exactly as a live one would)."""
+        unseen = bars["ds"].iloc[-1] - naive_utc(pd.Timestamp(self.card["fit_last_bar"]))
+        hours = unseen.total_seconds() / 3600
+        if hours >= settings.refit_after_hours:
+            return f"the stored fit has not seen {hours:g} h of bars (refit after {settings.refit_after_hours:g} h)"
+        return self.cannot_reanchor(settings, bars)
 
 
 def fit_pair(
     settings: TrainSettings, symbol: str, bars: pd.DataFrame, origin: dict[str, Any], now: dt.datetime, workers: int
 ) -> FittedPair:
     """Backtest, gate, fit and materialise one pair (in a worker process when pairs run in parallel)."""
-    spec = ModelSpec(timeframe=settings.timeframe)
+    spec = ModelSpec(timeframe=settings.bar_timeframe)
     result = backtest(bars, spec, settings.interval, settings.backtest_plan, workers=workers)
     failures = find_failures(result.table, settings.gate)
     window = fit_window(bars, result.spec)
     model = fit_model(bars, result.spec)
     table = materialise_forecast(
         model,
-        window,
+        bars,
         spec=result.spec,
         band=result.band,
         symbol=symbol,
         horizon_days=settings.horizon_days,
         interval=settings.interval,
     )
-    forecast = table.to_json()
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     card = {
-        "model_version": f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast).hexdigest()[:8]}",
         "symbol": symbol,
-        "timeframe": settings.timeframe,
+        "timeframe": settings.bar_timeframe.name,
         "interval": settings.interval,
         "horizon_days": settings.horizon_days,
         "source": origin,
         "first_bar": _iso(window["ds"].iloc[0]),
-        "last_bar": _iso(window["ds"].iloc[-1]),
+        "fit_last_bar": _iso(window["ds"].iloc[-1]),
         "rows": len(window),
-        "trained_at": _iso(trained_at),
-        "trained_until": _iso(now),
+        "fitted_at": _iso(trained_at),
         "git_commit": settings.git_commit,
         "packages": package_versions(),
         "model": result.spec.describe(),
         "backtest": result.summary(),
         "gate": {**settings.gate.describe(), "passed": not failures, "failures": failures},
     }
-    return FittedPair(symbol, card, table, forecast, serialise_model(model), failures)
+    return _finish(symbol, card, table, serialise_model(model), result.band.to_json(result.spec.damping), failures, now)
 
 
-FitJob = tuple[TrainSettings, str, pd.DataFrame, dict[str, Any], dt.datetime]
+def reanchor_pair(
+    settings: TrainSettings, stored: PairEntry, bars: pd.DataFrame, origin: dict[str, Any], now: dt.datetime
+) -> FittedPair:
+    """The stored model and band, materialised again from the newest close: no backtest, no fit."""
+    symbol = stored.card["symbol"]
+    names = pair_files(symbol)
+    model = deserialise_model(stored.files[names.prophet])
+    band, damping = Band.from_json(stored.files[names.band])
+    spec = ModelSpec(timeframe=timeframe_of(stored.card["timeframe"]), damping=damping)
+    table = materialise_forecast(
+        model,
+        bars,
+        spec=spec,
+        band=band,
+        symbol=symbol,
+        horizon_days=settings.horizon_days,
+        interval=settings.interval,
+    )
+    card = {**stored.card, "source": origin, "horizon_days": settings.horizon_days}
+    return _finish(symbol, card, table, stored.files[names.prophet], stored.files[names.band], [], now, "reanchor")
 
 
-def _fit_job(job: FitJob, workers: int) -> FittedPair | str:
-    """fit_pair, with a backtest that cannot run coming back as its message (also across a process pool)."""
+def _finish(
+    symbol: str,
+    card: dict[str, Any],
+    table: ForecastTable,
+    model: bytes,
+    band: bytes,
+    failures: list[str],
+    now: dt.datetime,
+    update: Literal["refit", "reanchor"] = "refit",
+) -> FittedPair:
+    """Stamp the card of a table made in this run, and bundle its files."""
+    forecast = table.to_json()
+    trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    stamped = {
+        **card,
+        "model_version": f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast).hexdigest()[:8]}",
+        "update": update,
+        "last_bar": format_utc(table.last_bar),
+        "trained_at": _iso(trained_at),
+        "trained_until": _iso(now),
+    }
+    return FittedPair(symbol, stamped, table, forecast, model, band, failures)
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """Everything one pair's work in a worker process needs."""
+
+    settings: TrainSettings
+    symbol: str
+    bars: pd.DataFrame
+    origin: dict[str, Any]
+    now: dt.datetime
+    stored: PairEntry | None
+
+
+@dataclass(frozen=True)
+class PairWork:
+    """What a worker made of one pair."""
+
+    fitted: FittedPair | None  # the model this run made: refitted, or re-anchored when no refit was due
+    reason: str | None = None  # why it cannot be published: its backtest could not run, or it failed the gate
+    fallback: FittedPair | None = None  # then: the stored model re-anchored on this run's bars, if it can be
+
+
+def _fit_job(job: FitJob, workers: int) -> PairWork:
+    """Refit or re-anchor one pair; a refit that cannot be published falls back to the stored model re-anchored."""
+    due = job.stored.refit_due(job.settings, job.bars) if job.stored else "no stored model"
+    if due is None:
+        assert job.stored is not None
+        return PairWork(reanchor_pair(job.settings, job.stored, job.bars, job.origin, job.now))
+    fitted: FittedPair | None = None
     try:
-        return fit_pair(*job, workers=workers)
+        fitted = fit_pair(job.settings, job.symbol, job.bars, job.origin, job.now, workers=workers)
     except BacktestError as exc:
-        return f"backtest: {exc}"
+        reason = f"backtest: {exc}"
+    else:
+        if not fitted.failures:
+            return PairWork(fitted)
+        reason = "quality gate: " + "; ".join(fitted.failures)
+    fallback = None
+    if job.stored and job.stored.cannot_reanchor(job.settings, job.bars) is None:
+        fallback = reanchor_pair(job.settings, job.stored, job.bars, job.origin, job.now)
+    return PairWork(fitted, reason, fallback)
 
 
 @dataclass(frozen=True)
@@ -198,7 +336,8 @@ class PairOutcome:
     symbol: str
     status: Literal["updated", "kept", "dropped"]  # dropped: failed, and no previous model to keep
     reason: str | None = None  # why it did not update
-    fitted: FittedPair | None = None  # the new model, when one was fitted (even if the gate refused it)
+    fitted: FittedPair | None = None  # the new model, when one was made (even if the gate refused it)
+    served: PairEntry | None = None  # what is published for this pair
 
 
 @dataclass(frozen=True)
@@ -213,10 +352,12 @@ class TrainResult:
         return [f"{o.symbol}: {o.reason}" for o in self.outcomes.values() if o.status != "updated"]
 
 
-def fit_all(settings: TrainSettings, now: dt.datetime) -> dict[str, FittedPair | str]:
-    """Load every pair's bars (in this process: the bar store has one writer), then fit them in parallel."""
+def fit_all(settings: TrainSettings, now: dt.datetime, stored: dict[str, PairEntry]) -> dict[str, PairWork | str]:
+    """Load every pair's bars (in this process: the bar store has one writer), then fit them in parallel.
+
+    A pair whose bars cannot be had comes back as the message."""
     loaded: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = {}
-    results: dict[str, FittedPair | str] = {}
+    results: dict[str, PairWork | str] = {}
     if settings.data_path is not None and len(settings.pairs) != 1:
         raise BarsError("a CSV file holds one pair: give exactly one with --pairs")
     for symbol in settings.pairs:
@@ -224,57 +365,61 @@ def fit_all(settings: TrainSettings, now: dt.datetime) -> dict[str, FittedPair |
             loaded[symbol] = load_bars(settings, symbol, now)
         except BarsError as exc:
             results[symbol] = f"bars: {exc}"
-    jobs: list[FitJob] = [(settings, symbol, bars, origin, now) for symbol, (bars, origin) in loaded.items()]
-    if len(jobs) == 1 or settings.workers == 1:
-        # One pair at a time: each backtest spreads its refits over the worker processes instead.
+    jobs = [FitJob(settings, s, bars, origin, now, stored.get(s)) for s, (bars, origin) in loaded.items()]
+    refits = sum(1 for job in jobs if not job.stored or job.stored.refit_due(settings, job.bars))
+    if refits <= 1 or settings.workers == 1:
+        # At most one refit: it spreads its backtest over the worker processes; re-anchors take a second each.
         for job in jobs:
-            results[job[1]] = _fit_job(job, settings.workers)
-    elif jobs:
+            results[job.symbol] = _fit_job(job, settings.workers)
+    else:
         with ProcessPoolExecutor(max_workers=min(settings.workers, len(jobs))) as pool:
-            for job, fitted in zip(jobs, pool.map(partial(_fit_job, workers=1), jobs), strict=True):
-                results[job[1]] = fitted
+            for job, work in zip(jobs, pool.map(partial(_fit_job, workers=1), jobs), strict=True):
+                results[job.symbol] = work
     return {symbol: results[symbol] for symbol in settings.pairs}
 
 
-def read_previous(model_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, bytes]]:
-    """The previous artifact's pair cards and files, if there is a valid one of this format."""
+def read_previous(model_dir: Path) -> dict[str, PairEntry]:
+    """The previous artifact's pairs with all their files, if there is a valid artifact of this format."""
     try:
         manifest, contents = read_verified_files(model_dir)
     except ArtifactError:
-        return {}, {}
+        return {}
     if manifest.get("format") != FORMAT or not isinstance(manifest.get("pairs"), dict):
-        return {}, {}
-    return manifest["pairs"], contents
+        return {}
+    stored = {}
+    for symbol, card in manifest["pairs"].items():
+        names = pair_files(symbol).all()
+        if all(name in contents for name in names):
+            stored[symbol] = PairEntry(card, {name: contents[name] for name in names})
+    return stored
 
 
 def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResult:
-    """Fit every pair, then publish one artifact with the pairs that updated and the kept ones.
+    """Refit or re-anchor every pair, then publish one artifact with the pairs that updated and the kept ones.
 
-    `now` (default: the current time, or `settings.until`) is the moment training pretends it is: only bars
-    that had closed by then are used.
+    `now` (default: `settings.until`, or the current time) is the moment training pretends it is: only bars that
+    had closed by then are used.
     """
     if now is None:
-        now = settings.until_moment() or dt.datetime.now(dt.UTC)
-    fitted = fit_all(settings, now)
-    previous_cards, previous_files = read_previous(settings.model_dir)
+        now = settings.until or dt.datetime.now(dt.UTC)
+    stored = read_previous(settings.model_dir)
+    work = fit_all(settings, now, stored)
     outcomes: dict[str, PairOutcome] = {}
-    cards: dict[str, dict[str, Any]] = {}
-    files: dict[str, bytes] = {}
-    for symbol, result in fitted.items():
-        forecast_name, model_name = pair_files(symbol)
-        if isinstance(result, FittedPair) and not result.failures:
-            cards[symbol] = result.card
-            files[forecast_name], files[model_name] = result.forecast, result.model
-            outcomes[symbol] = PairOutcome(symbol, "updated", fitted=result)
+    for symbol, result in work.items():
+        if isinstance(result, PairWork) and result.reason is None and result.fitted:
+            outcomes[symbol] = PairOutcome(symbol, "updated", fitted=result.fitted, served=result.fitted.entry())
             continue
-        reason = result if isinstance(result, str) else "quality gate: " + "; ".join(result.failures)
-        pair_fitted = result if isinstance(result, FittedPair) else None
-        if symbol in previous_cards and forecast_name in previous_files and model_name in previous_files:
-            cards[symbol] = previous_cards[symbol]
-            files[forecast_name], files[model_name] = previous_files[forecast_name], previous_files[model_name]
-            outcomes[symbol] = PairOutcome(symbol, "kept", reason, pair_fitted)
+        reason = result if isinstance(result, str) else result.reason
+        fitted = result.fitted if isinstance(result, PairWork) else None
+        if isinstance(result, PairWork) and result.fallback:
+            outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, result.fallback.entry())
+        elif symbol in stored:
+            outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, stored[symbol])
         else:
-            outcomes[symbol] = PairOutcome(symbol, "dropped", reason, pair_fitted)
+            outcomes[symbol] = PairOutcome(symbol, "dropped", reason, fitted)
+    served = {symbol: o.served for symbol, o in outcomes.items() if o.served}
+    cards = {symbol: entry.card for symbol, entry in served.items()}
+    files = {name: data for entry in served.values() for name, data in entry.files.items()}
     # Pairs no longer configured are not carried over: the configuration says what is served.
     manifest = None
     if any(o.status == "updated" for o in outcomes.values()):

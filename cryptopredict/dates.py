@@ -1,4 +1,7 @@
-"""Parsing the `date` query value: a calendar day or an ISO 8601 date-time with Z or an offset."""
+"""UTC instants from text, for the API's `date` and train.py's `--until`.
+
+A calendar day (midnight UTC) or an ISO 8601 date-time with Z or an offset. Standard library only (both sides).
+"""
 
 from __future__ import annotations
 
