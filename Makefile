@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench bench-pairs soak notebook chromium image-test
+.PHONY: serve train test lint clean quality bench bench-pairs freshness soak notebook chromium image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: $(VENV)/.deps
 ## bench-pairs: train.py on five pairs of daily bars (fake Alpaca on loopback, fresh bar store) against 3 minutes
 bench-pairs: $(VENV)/.deps
 	$(BIN)/python scripts/pairs_bench.py --json pairs-bench.json
+
+## freshness: replay 168 six-hourly runs (12 blocks, 2024-06..2025-10) on SHARED_DATA's hourly bars through train.py's
+## pipeline and the API, against the daily design, the naive forecast and the band's nominal coverage
+freshness: $(VENV)/.deps
+	$(BIN)/python scripts/freshness.py --data $(SHARED_DATA) --json freshness.json
 
 ## soak: 60 s of wrk at 32 connections, valid and invalid dates mixed: 5xx, socket errors, memory growth
 soak: $(VENV)/.deps

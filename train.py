@@ -1,9 +1,10 @@
 """Training entry point: fit one model per pair on bars from Alpaca, a CSV file or the embedded history, and
 publish them as one artifact.
 
-Exit status: 0 every pair updated; 4 published, but some pairs kept their previous model (or, having none, were
-left out); 3 nothing published because every pair failed and at least one failed the quality gate; 1 nothing
-published because of the data or the backtest; 2 bad options."""
+Exit status: 0 every pair updated, or had no new bars and no refit due (then nothing is published); 4 published,
+but some pairs kept their previous model (or, having none, were left out); 3 nothing published because every pair
+failed and at least one failed the quality gate; 1 nothing published because of the data or the backtest; 2 bad
+options."""
 
 from __future__ import annotations
 
@@ -248,11 +249,19 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
                 else f"re-anchored the model fitted at {card['fitted_at']}"
             )
             print(f"{outcome.symbol}: updated to {card['model_version']} ({how}; newest bar {card['last_bar']})")
+        elif outcome.status == "unchanged":
+            card = outcome.served.card  # type: ignore[union-attr]
+            print(f"{outcome.symbol}: unchanged at {card['model_version']} (no bar newer than {card['last_bar']})")
         else:
             fate = "keeps its previous model" if outcome.status == "kept" else "has no previous model: left out"
+            if outcome.reanchored and outcome.served:
+                fate += f", re-anchored at its newest bar {outcome.served.card['last_bar']}"
             print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)
     if result.report_path:
         print(f"train: model cards written to {result.report_path}")
+    if result.manifest is None and not result.failures:
+        print("train: no new bars and no refit due: nothing to publish; the current model stands")
+        return 0
     if result.manifest is None:
         print("train: no pair updated; the current model is unchanged", file=sys.stderr)
         gate_failed = any(o.fitted and o.fitted.failures for o in result.outcomes.values())

@@ -91,9 +91,14 @@ class PairModel:
         return timeframe_of(self.forecast.timeframe)
 
     @property
+    def source_kind(self) -> str:
+        """Where the bars came from: "alpaca" (live), "embedded" (the history in this repo) or "csv"."""
+        return str(self.card["source"]["kind"])
+
+    @property
     def live(self) -> bool:
         """Trained on live market data, which should be current; the embedded history and CSV files are not."""
-        return self.card["source"]["kind"] == "alpaca"
+        return self.source_kind == "alpaca"
 
     @property
     def newest_close(self) -> float:
@@ -240,6 +245,7 @@ def load_artifact(model_dir: Path) -> Artifact:
                 raise ValueError(f"it holds {table.symbol}, not {symbol}")
             pair.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
             pair.timeframe  # noqa: B018
+            pair.source_kind  # noqa: B018
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(f"model file {Path(model_dir) / forecast_name} is malformed: {exc}") from None
         pairs[symbol] = pair

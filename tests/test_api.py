@@ -228,7 +228,7 @@ def test_prediction_bodies_match_the_documented_schema(client: FlaskClient) -> N
 # --- the forecast range and the page ----------------------------------------------------------------------
 
 
-def test_forecast_defaults_to_90_days_back_and_30_ahead(client: FlaskClient) -> None:
+def test_a_daily_forecast_defaults_to_90_days_back_and_30_ahead(client: FlaskClient) -> None:
     body = client.get("/bitcoin/forecast").get_json()
     points = body["points"]
     assert body["last_bar"] == "2024-11-03T00:00:00Z"
@@ -279,7 +279,8 @@ def test_forecast_refuses_more_than_a_thousand_points(trained_model_dir: Path) -
         predictions.MAX_POINTS = original
     assert response.status_code == 422
     assert response.get_json()["message"] == (
-        "the range holds 11 bars; at most 10 are returned at once: narrow it, for example end=2024-12-10T00:00:00Z"
+        "the range holds 11 bars of 1 day; at most 10 are returned at once: narrow it, for example "
+        "end=2024-12-10T00:00:00Z"
     )
     assert original == 1_000
 
@@ -410,6 +411,7 @@ def test_pairs_lists_what_is_served(client: FlaskClient, trained_model_dir: Path
         assert listed["trained_at"] == pair.card["trained_at"]
         assert (listed["first_date"], listed["last_date"]) == ("2024-01-02T00:00:00Z", "2025-01-02T00:00:00Z")
         assert listed["last_bar"] == "2024-11-03T00:00:00Z" and listed["gate_passed"] is True
+        assert (listed["timeframe"], listed["bar_seconds"], listed["source"]) == ("1Day", 86_400, "embedded")
         assert client.get(listed["predict"] + "?date=" + listed["last_date"]).status_code == 200
 
 

@@ -20,7 +20,8 @@ def test_manifest_lists_every_file_with_its_sha256(trained_model_dir: Path) -> N
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     on_disk = sorted(p.name for p in trained_model_dir.iterdir() if p.name != "manifest.json")
     assert sorted(manifest["files"]) == on_disk == [
-        "btc-usd.forecast.json", "btc-usd.prophet.json", "eth-usd.forecast.json", "eth-usd.prophet.json"
+        "btc-usd.band.json", "btc-usd.forecast.json", "btc-usd.prophet.json",
+        "eth-usd.band.json", "eth-usd.forecast.json", "eth-usd.prophet.json",
     ]  # fmt: skip
     for name, entry in manifest["files"].items():
         data = (trained_model_dir / name).read_bytes()
@@ -29,17 +30,20 @@ def test_manifest_lists_every_file_with_its_sha256(trained_model_dir: Path) -> N
 
 def test_manifest_records_what_was_trained_for_each_pair(trained_model_dir: Path) -> None:
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
-    assert manifest["format"] == 2
+    assert manifest["format"] == artifact.FORMAT
     assert list(manifest["pairs"]) == ["BTC/USD", "ETH/USD"]
-    assert manifest["run"] == {"updated": ["BTC/USD", "ETH/USD"], "kept": {}, "dropped": {}}
+    assert manifest["run"] == {"updated": ["BTC/USD", "ETH/USD"], "unchanged": [], "kept": {}, "dropped": {}}
     for symbol, card in manifest["pairs"].items():
         assert card["symbol"] == symbol
         assert card["timeframe"] == "1Day"
         assert card["source"]["kind"] == "embedded"
         assert card["source"]["path"] == f"{symbol.replace('/', '-').lower()}-1d.csv"
         assert card["first_bar"] == "2024-01-01T00:00:00Z"
-        assert card["last_bar"] == "2024-11-03T00:00:00Z"
+        assert card["fit_last_bar"] == card["last_bar"] == "2024-11-03T00:00:00Z"  # a refit: fitted on every bar
         assert card["rows"] == 308
+        assert card["update"] == "refit"
+        # No --until: trained as of the moment the run started, then fitted, then materialised.
+        assert card["trained_until"] <= card["fitted_at"] <= card["trained_at"]
         assert card["gate"]["passed"] is True
         assert set(card["packages"]) >= {"python", "prophet", "pandas", "alpaca-py"}
         forecast_file = f"{symbol.replace('/', '-').lower()}.forecast.json"
@@ -118,7 +122,7 @@ def test_the_multi_pair_artifact_round_trips(trained_model_dir: Path) -> None:
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     assert loaded.version == manifest["model_version"]
     for symbol in ("BTC/USD", "ETH/USD"):
-        forecast_file, _ = pair_files(symbol)
+        forecast_file = pair_files(symbol).forecast
         pair = loaded.pairs[symbol]
         assert pair.forecast == ForecastTable.from_json((trained_model_dir / forecast_file).read_bytes())
         assert pair.card == manifest["pairs"][symbol]
@@ -142,5 +146,5 @@ def test_an_artifact_of_the_one_pair_format_asks_for_a_retrain(model_dir: Path) 
     manifest = json.loads((model_dir / "manifest.json").read_text())
     del manifest["format"]
     (model_dir / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="is artifact format 1, this server reads 2: retrain"):
+    with pytest.raises(ArtifactError, match=f"is artifact format 1, this server reads {artifact.FORMAT}: retrain"):
         load_artifact(model_dir)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.timeframe import DAY, HOUR
 from cryptopredict.training import backtest as bt
 from cryptopredict.training.backtest import (
     BacktestError,
@@ -27,14 +28,14 @@ from cryptopredict.training.bars import read_embedded_bars
 from cryptopredict.training.gate import GateThresholds, find_failures
 from cryptopredict.training.model import Band, ModelSpec
 
-DAY = pd.Timedelta(days=1)
+ONE_DAY = pd.Timedelta(days=1)
 
 
 def path(position: int, close: float, actual: list[float], drift: list[float] | None = None) -> OriginPath:
     return OriginPath(
         position=position,
         fit=position,
-        origin=pd.Timestamp("2024-01-01") + DAY * position,
+        origin=pd.Timestamp("2024-01-01") + ONE_DAY * position,
         close=close,
         drift=np.array(drift or [0.0] * len(actual)),
         actual=np.array(actual, dtype=float),
@@ -42,12 +43,13 @@ def path(position: int, close: float, actual: list[float], drift: list[float] | 
     )
 
 
-def walk(days: int, sigma: float, seed: int) -> pd.DataFrame:
+def walk(bars: int, sigma: float, seed: int, freq: str = "D") -> pd.DataFrame:
+    """A seeded geometric random walk of `bars` closes, `sigma` per bar, one bar per `freq` from 2020-01-01."""
     rng = random.Random(seed)
     closes = [30_000.0]
-    for _ in range(days - 1):
+    for _ in range(bars - 1):
         closes.append(closes[-1] * math.exp(rng.gauss(0.0, sigma)))
-    return pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=days, freq="D"), "close": closes})
+    return pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=bars, freq=freq), "close": closes})
 
 
 def test_naive_scores_by_hand() -> None:
@@ -77,7 +79,7 @@ def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(bt, "fit_model", recording_fit)
     plan = BacktestPlan(scored=24, warmup=6, span_days=150)
-    paths = run_origins(bars, ServiceForecaster(ModelSpec()), "1Day", plan, workers=1)
+    paths = run_origins(bars, ServiceForecaster(ModelSpec()), DAY, plan, workers=1)
     fits = sorted({p.fit for p in paths})
     assert len(fits) == 30
     assert sorted(seen_last) == fits  # each fit saw exactly the bars up to its refit origin
@@ -91,35 +93,37 @@ def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_origins_cover_the_last_two_years_by_default() -> None:
-    bars = read_embedded_bars("BTC/USD", "1Day")
+    bars = read_embedded_bars("BTC/USD", DAY)
     bars = bars[bars["ds"] >= "2021-01-01"].reset_index(drop=True)
     plan = BacktestPlan()
-    positions = choose_origins(bars, plan, 30, DAY)
+    positions = choose_origins(bars, plan, 30, ONE_DAY)
     scored = positions[-plan.scored :]
     assert len(scored) == 120
-    assert bars["ds"].iloc[scored[-1]] == bars["ds"].iloc[-1] - 30 * DAY
+    assert bars["ds"].iloc[scored[-1]] == bars["ds"].iloc[-1] - 30 * ONE_DAY
     assert (bars["ds"].iloc[scored[-1]] - bars["ds"].iloc[scored[0]]).days >= 729
     assert positions == sorted(set(positions))
 
 
 def test_too_short_a_history_is_a_clear_error() -> None:
     with pytest.raises(BacktestError, match="use an earlier --start or a shorter --backtest-span-days"):
-        choose_origins(walk(300, 0.02, seed=2), BacktestPlan(), 30, DAY)
+        choose_origins(walk(300, 0.02, seed=2), BacktestPlan(), 30, ONE_DAY)
 
 
 def test_conformal_band_recovers_a_known_random_walk() -> None:
     sigma, days = 0.02, 2_400
     closes = walk(days, sigma, seed=3)["close"].to_numpy()
     paths = [
-        OriginPath(i, i, pd.Timestamp("2020-01-01") + DAY * i, closes[i], np.zeros(30), closes[i + 1 : i + 31], True)
+        OriginPath(
+            i, i, pd.Timestamp("2020-01-01") + ONE_DAY * i, closes[i], np.zeros(30), closes[i + 1 : i + 31], True
+        )
         for i in range(days - 31)
     ]
-    band = calibrate_band(paths, 0.0, "1Day", 0.8)
+    band = calibrate_band(paths, 0.0, DAY, 0.8)
     z = 1.2816  # the normal distribution's 90th percentile
     # One year of one-day errors pins the 10 % tails; longer horizons overlap and are checked by coverage.
     assert band.high[0] == pytest.approx(z * sigma, rel=0.2)
     assert band.low[0] == pytest.approx(-z * sigma, rel=0.2)
-    rows = score(paths, 0.1, "1Day", 0.8)
+    rows = score(paths, 0.1, DAY, 0.8)
     for row in rows:
         # Overlapping h-day errors are about origins/h independent outcomes: allow 2.5 standard errors of that.
         independent = row["origins"] / row["horizon"]
@@ -138,10 +142,12 @@ def test_band_widens_like_a_random_walk_past_the_calibrated_horizon() -> None:
 def test_the_band_never_narrows_with_the_horizon() -> None:
     closes = walk(800, 0.03, seed=4)["close"].to_numpy()
     paths = [
-        OriginPath(i, i, pd.Timestamp("2020-01-01") + DAY * i, closes[i], np.zeros(30), closes[i + 1 : i + 31], True)
+        OriginPath(
+            i, i, pd.Timestamp("2020-01-01") + ONE_DAY * i, closes[i], np.zeros(30), closes[i + 1 : i + 31], True
+        )
         for i in range(800 - 31)
     ]
-    band = calibrate_band(paths, 0.0, "1Day", 0.8)
+    band = calibrate_band(paths, 0.0, DAY, 0.8)
     assert all(a >= b for a, b in itertools.pairwise(band.low))
     assert all(a <= b for a, b in itertools.pairwise(band.high))
 
@@ -176,6 +182,67 @@ class FlatForecaster:
 
 def test_an_unanchored_forecaster_is_scored_on_its_own_level() -> None:
     bars = walk(400, 0.02, seed=5)
-    paths = run_origins(bars, FlatForecaster(), "1Day", BacktestPlan(scored=24, warmup=6, span_days=150), workers=1)
+    paths = run_origins(bars, FlatForecaster(), DAY, BacktestPlan(scored=24, warmup=6, span_days=150), workers=1)
     for p in paths[:50]:
         assert p.close * np.exp(p.drift[0]) == pytest.approx(100.0)
+
+
+# --- hourly bars: 720-hour paths from origins every six hours -----------------------------------------------------
+
+ONE_HOUR = pd.Timedelta(hours=1)
+HOURLY_SIGMA = 0.02 / math.sqrt(24)  # 2 % a day
+
+
+def test_hourly_origins_close_on_the_six_hour_grid_with_720_bar_paths() -> None:
+    bars = walk(1_500, HOURLY_SIGMA, seed=6, freq="h")
+    plan = BacktestPlan(scored=24, warmup=4, span_days=20)
+    paths = run_origins(bars, FlatForecaster(), HOUR, plan, workers=1)
+    assert len({p.fit for p in paths}) == 28
+    closes_at = {(p.origin + ONE_HOUR).hour for p in paths}
+    assert closes_at == {0, 6, 12, 18}  # the closes a six-hourly retrain anchors at, and only those
+    assert all((p.origin + ONE_HOUR) == (p.origin + ONE_HOUR).floor("6h") for p in paths)
+    # Every such close from the first refit on is an origin, each forecast by the latest fit made at or before it.
+    positions = [p.position for p in paths]
+    assert all(b - a == HOUR.origin_every for a, b in itertools.pairwise(positions))
+    assert all(p.fit <= p.position < p.fit + 6 * 24 for p in paths)
+    for p in paths:
+        assert len(p.drift) == len(p.actual) == HOUR.calibrated_bars == 720
+        assert p.close == bars["close"].iloc[p.position]
+        assert list(p.actual) == list(bars["close"].iloc[p.position + 1 : p.position + 721])  # all 720 outcomes
+
+
+def hourly_paths(bars: int, drift_at_720: float, seed: int) -> list[OriginPath]:
+    """Naive forecasts (zero drift) from every six-hour close of an hourly walk, except `drift_at_720` 720 h out."""
+    closes = walk(bars, HOURLY_SIGMA, seed=seed, freq="h")["close"].to_numpy()
+    drift = np.zeros(720)
+    drift[-1] = drift_at_720
+    return [
+        OriginPath(i, i, pd.Timestamp("2020-01-01") + ONE_HOUR * i, closes[i], drift, closes[i + 1 : i + 721], True)
+        for i in range(5, bars - 720, HOUR.origin_every)
+    ]
+
+
+def test_hourly_scores_the_four_horizons_and_the_gate_names_the_720_hour_row() -> None:
+    # The model is the naive forecast up to 168 h and 65 % too high at 720 h: only that row fails.
+    paths = hourly_paths(6_000, drift_at_720=0.5, seed=7)
+    rows = score(paths, 1.0, HOUR, 0.8)
+    assert [(r["horizon"], r["unit"]) for r in rows] == [(1, "hour"), (24, "hour"), (168, "hour"), (720, "hour")]
+    assert [r["mape_ratio"] for r in rows[:3]] == [1.0, 1.0, 1.0]
+    assert rows[3]["mape_ratio"] > 2
+    assert all(r["origins"] == len(paths) for r in rows)
+    assert all(r["model"]["coverage"] is not None for r in rows)  # enough earlier errors at every horizon
+    failures = find_failures(rows, GateThresholds(min_coverage=0.0, max_coverage=1.0))
+    assert failures == [f"{HOUR.horizon_label(720)}: MAPE ratio to naive {rows[3]['mape_ratio']:.3f} > 1.10"]
+
+
+def test_the_hourly_band_is_calibrated_720_hours_ahead_and_never_narrows() -> None:
+    paths = hourly_paths(6_000, drift_at_720=0.0, seed=8)
+    band = calibrate_band(paths, 0.0, HOUR, 0.8)
+    assert len(band.low) == len(band.high) == 720
+    assert all(a >= b for a, b in itertools.pairwise(band.low))
+    assert all(a <= b for a, b in itertools.pairwise(band.high))
+    z = 1.2816  # the normal distribution's 90th percentile
+    assert band.high[0] == pytest.approx(z * HOURLY_SIGMA, rel=0.2)
+    assert band.low[0] == pytest.approx(-z * HOURLY_SIGMA, rel=0.2)
+    assert band.high[-1] > 10 * band.high[0]  # 720 hours of a random walk: about sqrt(720) = 27 times as wide
+    assert band.at(721)[1] > band.high[-1]  # and past the calibrated horizon it keeps widening

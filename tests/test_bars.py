@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cryptopredict.timeframe import DAY
 from cryptopredict.training.bars import (
     AlpacaOptions,
     BarsError,
@@ -61,7 +62,7 @@ def test_missing_csv_file_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_embedded_history_is_daily_and_gap_preserving() -> None:
-    frame = read_embedded_bars("BTC/USD", "1Day")
+    frame = read_embedded_bars("BTC/USD", DAY)
     assert frame["ds"].iloc[0] == pd.Timestamp("2010-07-17")
     assert frame["ds"].iloc[-1] == pd.Timestamp("2024-11-03")
     days = pd.date_range(frame["ds"].iloc[0], frame["ds"].iloc[-1], freq="D")
@@ -72,7 +73,7 @@ def test_embedded_history_is_daily_and_gap_preserving() -> None:
 def test_embedded_history_is_small() -> None:
     from cryptopredict.training.bars import embedded_path
 
-    assert embedded_path("BTC/USD", "1Day").stat().st_size < 300_000
+    assert embedded_path("BTC/USD", DAY).stat().st_size < 300_000
 
 
 # --- validation ------------------------------------------------------------------------------------
@@ -80,21 +81,21 @@ def test_embedded_history_is_small() -> None:
 
 def test_too_few_rows() -> None:
     with pytest.raises(BarsError, match="only 5 bars, need at least 10"):
-        validate_bars(daily_frame(5), timeframe="1Day", min_rows=10)
+        validate_bars(daily_frame(5), timeframe=DAY, min_rows=10)
 
 
 def test_repeated_timestamp() -> None:
     frame = daily_frame(12)
     frame.loc[5, "ds"] = frame.loc[4, "ds"]
     with pytest.raises(BarsError, match="strictly increasing: row 6 repeats 2024-01-05"):
-        validate_bars(frame, timeframe="1Day", min_rows=10)
+        validate_bars(frame, timeframe=DAY, min_rows=10)
 
 
 def test_timestamps_going_back() -> None:
     frame = daily_frame(12)
     frame.loc[5, "ds"] = pd.Timestamp("2023-06-01")
     with pytest.raises(BarsError, match="row 6 goes back in time at 2023-06-01"):
-        validate_bars(frame, timeframe="1Day", min_rows=10)
+        validate_bars(frame, timeframe=DAY, min_rows=10)
 
 
 @pytest.mark.parametrize("bad", [0.0, -3.0, float("nan"), float("inf")])
@@ -102,14 +103,14 @@ def test_prices_must_be_finite_and_positive(bad: float) -> None:
     frame = daily_frame(12)
     frame.loc[7, "close"] = bad
     with pytest.raises(BarsError, match="finite positive price: row 8 \\(2024-01-08 00:00\\)"):
-        validate_bars(frame, timeframe="1Day", min_rows=10)
+        validate_bars(frame, timeframe=DAY, min_rows=10)
 
 
 def test_stale_live_data_is_refused() -> None:
     frame = daily_frame(12)  # last bar 2024-01-12
     with pytest.raises(BarsError, match="older than two bar lengths"):
-        validate_bars(frame, timeframe="1Day", min_rows=10, now=dt.datetime(2024, 1, 14, 1, tzinfo=UTC))
-    validate_bars(frame, timeframe="1Day", min_rows=10, now=dt.datetime(2024, 1, 13, 23, tzinfo=UTC))
+        validate_bars(frame, timeframe=DAY, min_rows=10, now=dt.datetime(2024, 1, 14, 1, tzinfo=UTC))
+    validate_bars(frame, timeframe=DAY, min_rows=10, now=dt.datetime(2024, 1, 13, 23, tzinfo=UTC))
 
 
 # --- Alpaca through the real SDK ---------------------------------------------------------------------
@@ -120,7 +121,7 @@ def test_alpaca_pages_are_followed_and_timestamps_made_naive_utc(fake_alpaca: Fa
     fake_alpaca.page_size = 100
     now = dt.datetime(2024, 9, 7, 12, tzinfo=UTC)
     frame = fetch_alpaca_bars(
-        "BTC/USD", "1Day", dt.datetime(2024, 1, 1, tzinfo=UTC), now, AlpacaOptions(url_override=fake_alpaca.url)
+        "BTC/USD", DAY, dt.datetime(2024, 1, 1, tzinfo=UTC), now, AlpacaOptions(url_override=fake_alpaca.url)
     )
     assert len(fake_alpaca.requests) == 3  # 100 + 100 + 50
     assert [q.get("page_token") for q in fake_alpaca.requests] == [None, ["100"], ["200"]]
@@ -136,7 +137,7 @@ def test_the_bar_still_in_progress_is_dropped(fake_alpaca: FakeAlpaca) -> None:
     fake_alpaca.bars = make_daily_bars(dt.date(2024, 1, 1), 10)  # through 2024-01-10
     now = dt.datetime(2024, 1, 10, 15, tzinfo=UTC)  # the 2024-01-10 bar closes at midnight
     frame = fetch_alpaca_bars(
-        "BTC/USD", "1Day", dt.datetime(2024, 1, 1, tzinfo=UTC), now, AlpacaOptions(url_override=fake_alpaca.url)
+        "BTC/USD", DAY, dt.datetime(2024, 1, 1, tzinfo=UTC), now, AlpacaOptions(url_override=fake_alpaca.url)
     )
     assert frame["ds"].iloc[-1] == pd.Timestamp("2024-01-09")
 
@@ -146,7 +147,7 @@ def test_a_429_is_retried_then_succeeds(fake_alpaca: FakeAlpaca) -> None:
     fake_alpaca.script = [(429, '{"message": "too many requests"}')]
     frame = fetch_alpaca_bars(
         "BTC/USD",
-        "1Day",
+        DAY,
         dt.datetime(2024, 1, 1, tzinfo=UTC),
         dt.datetime(2024, 2, 1, tzinfo=UTC),
         AlpacaOptions(url_override=fake_alpaca.url, **FAST),
@@ -160,7 +161,7 @@ def test_repeated_5xx_fails_with_a_clear_message(fake_alpaca: FakeAlpaca) -> Non
     with pytest.raises(BarsError, match="Alpaca bars request for BTC/USD failed with HTTP 503"):
         fetch_alpaca_bars(
             "BTC/USD",
-            "1Day",
+            DAY,
             dt.datetime(2024, 1, 1, tzinfo=UTC),
             dt.datetime(2024, 2, 1, tzinfo=UTC),
             AlpacaOptions(url_override=fake_alpaca.url, **FAST),
@@ -172,7 +173,7 @@ def test_an_empty_result_is_an_error(fake_alpaca: FakeAlpaca) -> None:
     with pytest.raises(BarsError, match="Alpaca returned no 1Day bars for BTC/USD from 2024-01-01"):
         fetch_alpaca_bars(
             "BTC/USD",
-            "1Day",
+            DAY,
             dt.datetime(2024, 1, 1, tzinfo=UTC),
             dt.datetime(2024, 2, 1, tzinfo=UTC),
             AlpacaOptions(url_override=fake_alpaca.url),
@@ -192,7 +193,7 @@ def test_keys_are_sent_when_set(fake_alpaca: FakeAlpaca) -> None:
     handler_class.do_GET = capture  # type: ignore[method-assign]
     fetch_alpaca_bars(
         "BTC/USD",
-        "1Day",
+        DAY,
         dt.datetime(2024, 1, 1, tzinfo=UTC),
         dt.datetime(2024, 2, 1, tzinfo=UTC),
         AlpacaOptions(url_override=fake_alpaca.url, api_key="key-id", secret_key="secret"),

@@ -1,6 +1,7 @@
 """A rehearsal of the image's final stage: exactly what it copies, only the serving requirements, a real answer.
 
-The Dockerfile is parsed, not restated: its final stage's COPY and ENV lines decide what goes where.
+The Dockerfile is parsed, not restated: its final stage's COPY and ENV lines decide what goes where. The model is
+an artifact with an hourly pair (what live training now makes) beside a daily one (the embedded history's).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def test_the_final_stage_is_parsed_as_expected() -> None:
     assert next(w for w in stage if w[0] == "USER")[1].split(":")[0].isdigit()  # a numeric, non-root user
 
 
-def test_the_final_stage_serves_from_only_what_it_copies(trained_model_dir: Path, tmp_path: Path) -> None:
+def test_the_final_stage_serves_from_only_what_it_copies(mixed_model_dir: Path, tmp_path: Path) -> None:
     app = tmp_path / "app"
     app.mkdir()
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
@@ -53,8 +54,8 @@ def test_the_final_stage_serves_from_only_what_it_copies(trained_model_dir: Path
         if words[0] != "COPY":
             continue
         if words[1].startswith("--from="):
-            # The build stage's artifact: the session's trained model stands in for it.
-            shutil.copytree(trained_model_dir, app / words[-1].removeprefix("./"))
+            # The build stage's artifact: the session's hourly and daily models stand in for it.
+            shutil.copytree(mixed_model_dir, app / words[-1].removeprefix("./"))
             continue
         *sources, destination = words[1:]
         target = app / destination.removeprefix("./")
@@ -90,10 +91,18 @@ def test_the_final_stage_serves_from_only_what_it_copies(trained_model_dir: Path
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, process)
-        status, body, _ = get(f"{base}/bitcoin?date=2024-12-01")
+        status, pairs, _ = get(f"{base}/pairs")
         assert status == 200
-        assert body["symbol"] == "BTC/USD"
-        assert body["prediction_low"] <= body["prediction"] <= body["prediction_high"]
+        assert [(p["pair"], p["timeframe"]) for p in pairs["pairs"]] == [("BTC-USD", "1Hour"), ("ETH-USD", "1Day")]
+        # An hourly instant past the hourly pair's last bar, and a day within the daily pair's range.
+        for path, symbol in (
+            ("/bitcoin?date=2025-03-02T09:00:00Z", "BTC/USD"),
+            ("/predict/eth-usd?date=2024-12-01", "ETH/USD"),
+        ):
+            status, body, _ = get(base + path)
+            assert status == 200, (path, body)
+            assert body["symbol"] == symbol
+            assert body["prediction_low"] <= body["prediction"] <= body["prediction_high"]
         # The chart page and plotly.js come from the copied static files too.
         for path in ("/", "/assets/plotly.min.js", "/docs/assets/swagger-ui-bundle.js"):
             with urllib.request.urlopen(base + path, timeout=5) as response:

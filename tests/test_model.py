@@ -6,7 +6,10 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
+
 from cryptopredict.artifact import load_artifact
+from cryptopredict.training.model import Band
 
 
 def test_history_rows_are_one_bar_ahead_forecasts_from_the_previous_close(trained_model_dir: Path) -> None:
@@ -41,3 +44,25 @@ def test_model_serves_the_backtest(client, trained_model_dir: Path) -> None:  # 
         assert [row["horizon"] for row in card["backtest"]["horizons"]] == [1, 7, 30]
         assert card["gate"]["passed"] is True
         assert card["model"]["target"] == "log close"
+
+
+def test_the_band_file_round_trips_with_its_damping() -> None:
+    band = Band(low=[-0.01, -0.02, -0.025], high=[0.012, 0.02, 0.031])
+    restored, damping = Band.from_json(band.to_json(0.35))
+    assert (list(restored.low), list(restored.high), damping) == (list(band.low), list(band.high), 0.35)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"format": 1, "damping": 0.1, "low": [-0.01], "high": [0.01, 0.02]}',  # sides of different lengths
+        b'{"format": 1, "damping": 0.1, "low": [], "high": []}',
+        b'{"format": 9, "damping": 0.1, "low": [-0.01], "high": [0.01]}',
+        b'{"format": 1, "low": [-0.01], "high": [0.01]}',
+        b"[1, 2]",
+        b"not json",
+    ],
+)
+def test_anything_but_a_band_file_is_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="band file"):
+        Band.from_json(raw)

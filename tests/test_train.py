@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import train
-from scripts.fake_alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, make_daily_bars
-from tests.conftest import SMALL_PLAN, SMALL_START
+from cryptopredict.artifact import pair_files
+from cryptopredict.dates import FORMAT_HINT
+from cryptopredict.forecast import ForecastTable
+from cryptopredict.training.bars import read_csv_bars
+from scripts.fake_alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, bars_from_csv, make_daily_bars
+from tests.conftest import SHARED_HOURLY, SMALL_HOURLY_START, SMALL_PLAN, SMALL_START
 
 SMALL = [
     "--start", SMALL_START.isoformat(), "--horizon-days", "30",  # keep these two first: some tests drop them
@@ -20,6 +26,9 @@ SMALL = [
 
 
 BTC_ONLY = ["--pairs", "BTC/USD"]
+DAILY_ALPACA = ["--source", "alpaca", "--timeframe", "1Day"]  # live training defaults to hourly bars
+# On the bars the stored model saw, no refit is due: force one where the test is about the backtest or the gate.
+REFIT = ["--refit-after-hours", "0"]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -38,6 +47,7 @@ def test_training_on_a_csv_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert train.main([*SMALL, *BTC_ONLY, "--data", str(data), "--model-dir", str(tmp_path / "model")]) == 0
     card = read_manifest(tmp_path / "model")["pairs"]["BTC/USD"]
     assert card["source"]["kind"] == "csv"
+    assert card["timeframe"] == "1Day"  # the default for a CSV file
     assert card["source"]["path"] == "mine.csv"
     assert card["rows"] == 300
     assert "published" in capsys.readouterr().out
@@ -83,11 +93,12 @@ def test_training_on_live_alpaca_bars(fake_alpaca: FakeAlpaca, tmp_path: Path, m
     fake_alpaca.bars = make_daily_bars(today - dt.timedelta(days=300), 301)  # through today, still in progress
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     start = (today - dt.timedelta(days=300)).isoformat()
-    args = [*SMALL[2:], *BTC_ONLY, "--source", "alpaca", "--start", start, "--model-dir", str(tmp_path / "m")]
+    args = [*SMALL[2:], *BTC_ONLY, *DAILY_ALPACA, "--start", start, "--model-dir", str(tmp_path / "m")]
     assert train.main(args) == 0
     card = read_manifest(tmp_path / "m")["pairs"]["BTC/USD"]
     assert card["source"]["kind"] == "alpaca"
     assert card["rows"] == 300  # today's bar was still in progress
+    assert card["timeframe"] == "1Day" and {q["timeframe"][0] for q in fake_alpaca.requests} == {"1Day"}
     assert card["last_bar"] == f"{today - dt.timedelta(days=1)}T00:00:00Z"
     assert len(fake_alpaca.requests) == 4  # pages of 100
 
@@ -122,7 +133,7 @@ def test_an_alpaca_fault_mid_fetch_fails_clearly_and_keeps_the_model(
     monkeypatch.setenv("ALPACA_RETRY_WAIT_SECONDS", "0.01")
     monkeypatch.setenv("ALPACA_TIMEOUT_SECONDS", "0.5")
     start = str(today - dt.timedelta(days=300))
-    args = [*BTC_ONLY, "--source", "alpaca", "--start", start, "--model-dir", str(model_dir)]
+    args = [*BTC_ONLY, *DAILY_ALPACA, "--start", start, "--model-dir", str(model_dir)]
     assert train.main(args) == 1
     first, second = capsys.readouterr().err.splitlines()
     assert first.startswith("train: BTC/USD: bars: ") and message in first
@@ -161,8 +172,8 @@ def test_a_failed_gate_keeps_the_previous_model(
 ) -> None:
     before = snapshot(model_dir)
     report = tmp_path / "card.html"
-    args = [*SMALL, "--gate-max-mape-ratio", "0.5", "--report", str(report), "--model-dir", str(model_dir)]
-    assert train.main(args) == 3
+    args = [*SMALL, *REFIT, "--gate-max-mape-ratio", "0.5", "--report", str(report), "--model-dir", str(model_dir)]
+    assert train.main(args) == train.EXIT_GATE
     err = capsys.readouterr().err
     assert "train: BTC/USD: quality gate: 1 day: MAPE ratio to naive" in err
     assert "train: ETH/USD: quality gate: 1 day: MAPE ratio to naive" in err
@@ -175,6 +186,7 @@ def test_a_failed_gate_keeps_the_previous_model(
 def test_until_trains_as_if_it_were_that_day(tmp_path: Path) -> None:
     assert train.main([*SMALL, *BTC_ONLY, "--until", "2024-10-01", "--model-dir", str(tmp_path / "m")]) == 0
     card = read_manifest(tmp_path / "m")["pairs"]["BTC/USD"]
+    assert card["timeframe"] == "1Day"  # the embedded history's default
     assert card["last_bar"] == "2024-09-30T00:00:00Z"  # the last bar that had closed by midnight
     assert card["trained_until"] == "2024-10-01T00:00:00Z"
     assert card["backtest"]["last_origin"] < "2024-09-01"
@@ -185,15 +197,75 @@ def test_until_bounds_the_live_request(
 ) -> None:
     fake_alpaca.bars = make_daily_bars(dt.date(2022, 1, 1), 1000)
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
-    args = ["--source", "alpaca", "--start", "2022-01-01", "--until", "2024-01-01", "--backtest-span-days", "365"]
+    args = [*DAILY_ALPACA, "--start", "2022-01-01", "--until", "2024-01-01", "--backtest-span-days", "365"]
+    args += ["--backtest-refits", str(SMALL_PLAN.scored)]  # the request is the point here, not the backtest
     assert train.main([*args, *BTC_ONLY, "--model-dir", str(tmp_path / "m")]) == 0
     assert fake_alpaca.requests[0]["end"][0].startswith("2024-01-01T00:00:00")
     assert read_manifest(tmp_path / "m")["pairs"]["BTC/USD"]["last_bar"] == "2023-12-31T00:00:00Z"
 
 
+# --- --until as an instant, and hourly bars by default from Alpaca ----------------------------------------------------
+
+
+def hourly_run(hourly_model_dir: Path, tmp_path: Path, *source: str) -> list[str]:
+    """train.py's arguments for a run on a copy of the session's hourly model (bars to 2025-03-01T06:00Z): a run
+    up to a day later re-anchors that fit, so it takes a second rather than a refit."""
+    model_dir = shutil.copytree(hourly_model_dir, tmp_path / "model")
+    return [*source, *BTC_ONLY, "--start", SMALL_HOURLY_START.isoformat(), "--model-dir", str(model_dir)]
+
+
+@pytest.mark.parametrize(
+    ("until", "instant", "last_bar"),
+    [
+        pytest.param("2025-03-02", "2025-03-02T00:00:00Z", "2025-03-01T23:00:00Z", id="day"),
+        pytest.param("2025-03-01T12:00:00Z", "2025-03-01T12:00:00Z", "2025-03-01T11:00:00Z", id="Z"),
+        pytest.param("2025-03-01T14:00:00+02:00", "2025-03-01T12:00:00Z", "2025-03-01T11:00:00Z", id="offset"),
+        pytest.param("2025-03-01T12:59:59Z", "2025-03-01T12:59:59Z", "2025-03-01T11:00:00Z", id="a second short"),
+    ],
+)
+def test_until_is_an_instant_and_training_uses_exactly_the_bars_closed_by_it(
+    until: str, instant: str, last_bar: str, hourly_model_dir: Path, tmp_path: Path
+) -> None:
+    args = hourly_run(hourly_model_dir, tmp_path, "--data", str(SHARED_HOURLY), "--timeframe", "1Hour")
+    assert train.main([*args, "--until", until]) == 0
+    card = read_manifest(tmp_path / "model")["pairs"]["BTC/USD"]
+    assert card["trained_until"] == instant
+    # The bar that closes exactly at the instant is the newest; the one closing an hour later is left out.
+    assert card["last_bar"] == last_bar
+    table = ForecastTable.from_json((tmp_path / "model" / "btc-usd.forecast.json").read_bytes())
+    closes = read_csv_bars(SHARED_HOURLY).set_index("ds")["close"]
+    assert table.actual[table.last_row] == closes[pd.Timestamp(last_bar.removesuffix("Z"))]
+    assert table.actual[table.last_row + 1] is None
+
+
+@pytest.mark.parametrize("until", ["2025-03-01T12:00:00", "2025-02-30", "yesterday"])
+def test_a_malformed_until_is_refused_in_one_line(until: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--until", until])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "error: argument --until: " in last and last.endswith(FORMAT_HINT)
+
+
+def test_live_training_defaults_to_hourly_bars(
+    fake_alpaca: FakeAlpaca, hourly_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real hourly bars, served by the fake Alpaca up to an hour past --until.
+    fake_alpaca.bars = bars_from_csv(SHARED_HOURLY, SMALL_HOURLY_START.isoformat(), "2025-03-01T13:00:00Z")
+    fake_alpaca.page_size = 10_000
+    monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
+    args = hourly_run(hourly_model_dir, tmp_path, "--source", "alpaca")
+    assert train.main([*args, "--until", "2025-03-01T12:00:00Z"]) == 0
+    assert {q["timeframe"][0] for q in fake_alpaca.requests} == {"1Hour"}
+    card = read_manifest(tmp_path / "model")["pairs"]["BTC/USD"]
+    assert (card["timeframe"], card["source"]["kind"]) == ("1Hour", "alpaca")
+    assert card["last_bar"] == "2025-03-01T11:00:00Z" and card["update"] == "reanchor"
+
+
 def test_a_history_too_short_for_the_backtest_is_refused(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(model_dir)
-    assert train.main([*BTC_ONLY, "--start", "2024-06-01", "--min-rows", "30", "--model-dir", str(model_dir)]) == 1
+    args = [*BTC_ONLY, *REFIT, "--start", "2024-06-01", "--min-rows", "30", "--model-dir", str(model_dir)]
+    assert train.main(args) == 1
     assert "use an earlier --start or a shorter --backtest-span-days" in capsys.readouterr().err
     assert snapshot(model_dir) == before
 
@@ -205,10 +277,10 @@ def test_a_pair_failing_its_gate_keeps_its_model_while_the_other_updates(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = read_manifest(model_dir)
-    eth_files = {n: (model_dir / n).read_bytes() for n in ("eth-usd.forecast.json", "eth-usd.prophet.json")}
+    eth_files = {n: (model_dir / n).read_bytes() for n in pair_files("ETH/USD").all()}
     # On this history ETH/USD's 7-day band covers 74.4 % and BTC/USD's 79.3 %: a 76 % floor fails ETH/USD only.
     report = tmp_path / "cards.html"
-    args = [*SMALL, "--gate-min-coverage", "0.76", "--report", str(report), "--model-dir", str(model_dir)]
+    args = [*SMALL, *REFIT, "--gate-min-coverage", "0.76", "--report", str(report), "--model-dir", str(model_dir)]
     assert train.main(args) == train.EXIT_PARTIAL
     err = capsys.readouterr().err
     assert "train: ETH/USD: quality gate: 7 days: band coverage 74.4% outside 76%-90%; keeps its previous model" in err
@@ -234,7 +306,7 @@ def test_a_pair_whose_fetch_fails_keeps_its_model_and_a_new_one_without_a_model_
     before = read_manifest(model_dir)
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     start = str(today - dt.timedelta(days=300))
-    args = [*SMALL[2:], "--pairs", "BTC/USD,ETH/USD,SOL/USD", "--source", "alpaca", "--start", start]
+    args = [*SMALL[2:], "--pairs", "BTC/USD,ETH/USD,SOL/USD", *DAILY_ALPACA, "--start", start]
     assert train.main([*args, "--model-dir", str(model_dir)]) == train.EXIT_PARTIAL
     err = capsys.readouterr().err
     assert "train: ETH/USD: bars: Alpaca returned no 1Day bars for ETH/USD" in err

@@ -15,7 +15,12 @@ from cryptopredict.serving import docs, page, pairs, predictions, status
 from cryptopredict.serving.http import JsonApi
 from cryptopredict.serving.limits import install_limits
 from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
-from cryptopredict.settings import DEFAULT_MAX_MODEL_AGE_SECONDS, DEFAULT_MODEL_DIR, read_app_config
+from cryptopredict.settings import (
+    DEFAULT_MAX_DATA_AGE_SECONDS,
+    DEFAULT_MAX_MODEL_AGE_SECONDS,
+    DEFAULT_MODEL_DIR,
+    read_app_config,
+)
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_DIR": str(DEFAULT_MODEL_DIR),
@@ -23,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": "",  # off; e.g. "60/minute;1000/hour" per client address
     "TRUSTED_PROXIES": 0,  # proxies in front of us whose X-Forwarded-For we believe (1 on Render)
     "MAX_MODEL_AGE_SECONDS": DEFAULT_MAX_MODEL_AGE_SECONDS,  # /ready answers 503 past this
+    "MAX_DATA_AGE_SECONDS": DEFAULT_MAX_DATA_AGE_SECONDS,  # ... or once a live pair's newest bar is older
     "ACCESS_LOG": True,
     "API_TITLE": "Crypto Predict API",
     "API_VERSION": "1",

@@ -113,9 +113,16 @@ class Metrics:
             ["pair"],
             registry=self.registry,
         )
+        data_age = Gauge(
+            "crypto_predict_data_age_seconds",
+            "Seconds since each pair's newest bar closed: how old the newest price its model knows is",
+            ["pair"],
+            registry=self.registry,
+        )
         for symbol, pair in artifact.pairs.items():
             info.labels(pair_name(symbol), pair.version, pair.card["trained_at"]).set(1)
             age.labels(pair_name(symbol)).set_function(pair.age_seconds)
+            data_age.labels(pair_name(symbol)).set_function(pair.data_age_seconds)
         Gauge(
             "crypto_predict_artifact_info",
             "The artifact being served (always 1)",

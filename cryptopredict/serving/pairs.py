@@ -11,8 +11,11 @@ from werkzeug.routing import BaseConverter
 
 from cryptopredict.artifact import Artifact, pair_name
 from cryptopredict.forecast import format_utc
+from cryptopredict.serving.freshness import Freshness, freshness
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.serving.predictions import (
+    FORECAST_DESCRIPTION,
+    MAX_POINTS,
     ForecastQuery,
     ForecastRange,
     Prediction,
@@ -22,6 +25,7 @@ from cryptopredict.serving.predictions import (
     forecast_between,
     predict_at,
 )
+from cryptopredict.timeframe import TIMEFRAMES
 
 blp = StrictBlueprint("pairs", __name__, description="Predictions for every pair served")
 EXAMPLE_PAIR = "ETH-USD"
@@ -48,14 +52,24 @@ def install_pair_converter(app: Flask, api: Api, artifact: Artifact) -> None:
     )
 
 
-class PairSummary(ma.Schema):
+class PairSummary(Freshness):
+    """A pair served: its model, the dates it answers, and how fresh its data and model are (see Freshness)."""
+
+    class Meta:
+        description = "A pair served: its model, bar length, the dates it answers, and how fresh its data and model are"
+
     pair = ma.fields.String(required=True, metadata={"example": "ETH-USD", "description": "The form used in paths"})
     symbol = ma.fields.String(required=True, metadata={"example": "ETH/USD"})
     model_version = ma.fields.String(required=True)
     trained_at = ma.fields.String(required=True, metadata={"format": "date-time"})
-    timeframe = ma.fields.String(required=True, metadata={"example": "1Day"})
+    timeframe = ma.fields.String(
+        required=True,
+        metadata={"enum": list(TIMEFRAMES), "description": "Its bar length: one forecast row per bar"},
+    )
+    bar_seconds = ma.fields.Integer(
+        required=True, metadata={"description": "The bar length in seconds: the step between forecast rows"}
+    )
     interval = ma.fields.Float(required=True)
-    last_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
     first_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Earliest date"})
     last_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Latest date"})
     gate_passed = ma.fields.Boolean(required=True, metadata={"description": "Whether its model passed the gate"})
@@ -78,7 +92,7 @@ def require_known_pair() -> None:
 @blp.route("/pairs")
 @blp.response(200, PairList())
 def get_pairs() -> Response:
-    """The pairs this service predicts, with their model versions and the dates each answers"""
+    """The pairs this service predicts: model versions, bar lengths, the dates each answers and how fresh it is"""
     artifact = current_app.extensions["artifact"]
     pairs = [
         {
@@ -86,9 +100,10 @@ def get_pairs() -> Response:
             "symbol": symbol,
             "model_version": pair.version,
             "trained_at": pair.card["trained_at"],
-            "timeframe": pair.forecast.timeframe,
+            "timeframe": pair.timeframe.name,
+            "bar_seconds": pair.timeframe.seconds,
             "interval": pair.forecast.interval,
-            "last_bar": format_utc(pair.forecast.last_bar),
+            **freshness(pair),
             "first_date": format_utc(pair.forecast.start),
             "last_date": format_utc(pair.forecast.end),
             "gate_passed": bool(pair.card["gate"]["passed"]),
@@ -117,10 +132,8 @@ def get_pair_prediction(query: dict[str, Any], pair: str) -> Response:  # `pair`
 @blp.arguments(ForecastQuery(), location="query", error_status_code=400)
 @blp.response(200, ForecastRange())
 @blp.alt_response(404, schema=ErrorSchema, description="No model for this pair; the message lists the known ones")
-@blp.alt_response(422, schema=ErrorSchema, description="Outside the model's range, or more than 1,000 bars")
+@blp.alt_response(422, schema=ErrorSchema, description=f"Outside the model's range, or more than {MAX_POINTS:,} bars")
+@blp.doc(description=f"The same contract as GET /bitcoin/forecast. {FORECAST_DESCRIPTION}")
 def get_pair_forecast(query: dict[str, Any], pair: str) -> Response:
-    """A pair's forecast over a range, one point per bar
-
-    The same contract as GET /bitcoin/forecast: by default 90 days before the last bar to 30 days after it.
-    """
+    """A pair's forecast over a range, one point per bar"""
     return encode(forecast_between(g.pair, query.get("start"), query.get("end")))

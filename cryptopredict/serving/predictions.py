@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
 
 import marshmallow as ma
 from flask import Response, current_app
@@ -18,6 +18,7 @@ from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, parse_utc
 from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.settings import BITCOIN
+from cryptopredict.timeframe import TIMEFRAMES
 
 blp = StrictBlueprint("bitcoin", __name__, url_prefix="/bitcoin", description="Bitcoin price predictions")
 
@@ -70,8 +71,26 @@ class Prediction(ma.Schema):
 
 
 MAX_POINTS = 1_000
-DEFAULT_PAST_DAYS = 90
-DEFAULT_AHEAD_DAYS = 30
+
+
+def default_bound(side: Literal["before", "after"]) -> str:
+    """GET .../forecast's default start ("before") or end ("after") in words, for every bar length."""
+    spans = ", ".join(
+        f"{tf.name}: {tf.horizon_label(tf.range_before_bars if side == 'before' else tf.range_after_bars)}"
+        for tf in TIMEFRAMES.values()
+    )
+    return f"{spans} {side} the last bar, by the pair's timeframe"
+
+
+FORECAST_DESCRIPTION = (
+    "The default range follows the pair's bar length (its `timeframe` in GET /pairs): "
+    + "; ".join(
+        f"{tf.name} bars, {tf.horizon_label(tf.range_before_bars)} before the last bar to "
+        f"{tf.horizon_label(tf.range_after_bars)} after it"
+        for tf in TIMEFRAMES.values()
+    )
+    + f". At most {MAX_POINTS:,} points; a wider range is a 422 whose message suggests an `end` that fits."
+)
 
 
 def abort_out_of_range(table: ForecastTable, name: str, moment: float) -> NoReturn:
@@ -141,13 +160,13 @@ class ForecastQuery(ma.Schema):
 
     start = UtcDateTime(
         metadata={
-            "description": "First moment of the range, same format as `date` (default: 90 days before the last bar)",
+            "description": f"First moment of the range, same format as `date` (default: {default_bound('before')})",
             "example": "2024-09-01",
         }
     )
     end = UtcDateTime(
         metadata={
-            "description": "Last moment of the range (default: 30 days after the last bar)",
+            "description": f"Last moment of the range (default: {default_bound('after')})",
             "example": "2024-12-01",
         }
     )
@@ -173,10 +192,14 @@ class ForecastRange(ma.Schema):
 
 
 def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
-    """Every bar from `start` to `end` with its forecast, band and observed close; 422 when too many or outside."""
+    """Every bar from `start` to `end` with its forecast, band and observed close; 422 when too many or outside.
+
+    Missing ends default to the pair's timeframe's range around the last bar, clipped to the table."""
     table = pair.forecast
-    first = start.timestamp() if start else max(table.start, table.last_bar - DEFAULT_PAST_DAYS * 86_400)
-    last = end.timestamp() if end else min(table.end, table.last_bar + DEFAULT_AHEAD_DAYS * 86_400)
+    timeframe = pair.timeframe
+    before, after = timeframe.range_before_bars * timeframe.seconds, timeframe.range_after_bars * timeframe.seconds
+    first = start.timestamp() if start else max(table.start, table.last_bar - before)
+    last = end.timestamp() if end else min(table.end, table.last_bar + after)
     for name, moment in (("start", first), ("end", last)):
         try:
             table.require_inside(moment)
@@ -186,12 +209,13 @@ def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetim
         abort(422, message=f"start {format_utc(first)} is after end {format_utc(last)}")
     rows = table.rows_between(first, last)
     if len(rows) > MAX_POINTS:
-        widest = format_utc(first + (MAX_POINTS - 1) * table.step)
+        # The last bar that still fits: on the grid, inside the table, and exactly MAX_POINTS from `start`.
+        widest = format_utc(table.time_of(rows[MAX_POINTS - 1]))
         abort(
             422,
             message=(
-                f"the range holds {len(rows)} bars; at most {MAX_POINTS} are returned at once: "
-                f"narrow it, for example end={widest}"
+                f"the range holds {len(rows):,} bars of {timeframe.horizon_label(1)}; at most {MAX_POINTS:,} are "
+                f"returned at once: narrow it, for example end={widest}"
             ),
         )
     return {
@@ -216,11 +240,9 @@ def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetim
 @blp.route("/forecast")
 @blp.arguments(ForecastQuery(), location="query", error_status_code=400)
 @blp.response(200, ForecastRange())
-@blp.alt_response(422, schema=ErrorSchema, description="Outside the model's range, or more than 1,000 bars")
+@blp.alt_response(422, schema=ErrorSchema, description=f"Outside the model's range, or more than {MAX_POINTS:,} bars")
+@blp.doc(description=FORECAST_DESCRIPTION)
 def get_forecast(query: dict[str, Any]) -> Response:
-    """The forecast over a range, one point per bar
-
-    Defaults: 90 days before the last observed bar to 30 days after it. At most 1,000 points.
-    """
+    """The forecast over a range, one point per bar"""
     pair = find_pair(current_app.extensions["artifact"], BITCOIN)
     return encode(forecast_between(pair, query.get("start"), query.get("end")))

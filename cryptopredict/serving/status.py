@@ -1,4 +1,4 @@
-"""GET /health and GET /model: liveness, and the manifest of the model being served."""
+"""GET /health, GET /ready and GET /model: liveness, freshness, and the manifest of the model being served."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import abort
 
+from cryptopredict.artifact import FORMAT, Artifact, pair_name
+from cryptopredict.serving.freshness import Freshness, freshness
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
+from cryptopredict.timeframe import TIMEFRAMES
 
 blp = StrictBlueprint("status", __name__, description="Service and model status")
 
@@ -18,13 +21,49 @@ class Health(ma.Schema):
     model_version = ma.fields.String(required=True)
 
 
+READINESS_RULE = (
+    "Ready while every pair's model is younger than MAX_MODEL_AGE_SECONDS and every live pair's newest bar (source "
+    "alpaca) closed less than MAX_DATA_AGE_SECONDS ago; otherwise 503, naming each stale pair and its age. A pair "
+    "trained on the embedded history or a CSV file is listed with its source, its data's age and `live: false`, "
+    "noted as historical data that is not kept current: its data's age never makes /ready fail, and /ready never "
+    "calls it current."
+)
+
+
+class PairReadiness(Freshness):
+    class Meta:
+        description = "One pair's source, data age and model age"
+
+    pair = ma.fields.String(required=True, metadata={"example": "BTC-USD"})
+    symbol = ma.fields.String(required=True, metadata={"example": "BTC/USD"})
+
+
 class Readiness(ma.Schema):
+    class Meta:
+        description = READINESS_RULE
+
     status = ma.fields.String(required=True, metadata={"example": "ready"})
     model_version = ma.fields.String(required=True)
     model_age_seconds = ma.fields.Integer(
         required=True, metadata={"description": "Seconds since the least recently trained pair was trained"}
     )
     max_model_age_seconds = ma.fields.Integer(required=True, metadata={"description": "Older than this is stale"})
+    data_age_seconds = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Seconds since the newest bar of the live pair with the oldest data closed; "
+            "null when no pair is trained on live data"
+        },
+    )
+    max_data_age_seconds = ma.fields.Integer(
+        required=True, metadata={"description": "A live pair whose newest bar closed longer ago than this is stale"}
+    )
+    pairs = ma.fields.List(
+        ma.fields.Nested(PairReadiness),
+        required=True,
+        metadata={"description": "Every pair: where its data came from and how old it and the model are"},
+    )
 
 
 class FileEntry(ma.Schema):
@@ -81,10 +120,20 @@ class PairCard(ma.Schema):
 
     model_version = ma.fields.String(required=True)
     symbol = ma.fields.String(required=True)
-    timeframe = ma.fields.String(required=True, metadata={"example": "1Day"})
+    timeframe = ma.fields.String(
+        required=True, metadata={"enum": list(TIMEFRAMES), "description": "The bar length the model was trained on"}
+    )
     interval = ma.fields.Float(required=True)
     horizon_days = ma.fields.Integer(required=True)
-    source = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+    source = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "Where the bars came from: `kind` alpaca (live, with `feed` and `url`), embedded or csv "
+            "(historical, with the file's `path` and `sha256`)"
+        },
+    )
     first_bar = ma.fields.String(
         required=True, metadata={"format": "date-time", "description": "First bar of the Prophet fit's window"}
     )
@@ -123,7 +172,14 @@ class PairCard(ma.Schema):
 
 
 class RunOutcome(ma.Schema):
-    updated = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "Pairs retrained"})
+    updated = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Pairs refitted or re-anchored on new bars"}
+    )
+    unchanged = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Pairs with no new bar and no refit due: their stored model stands as it was"},
+    )
     kept = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.String(), required=True,
         metadata={"description": "Pairs that failed and kept their previous model, with the reason"},
@@ -137,7 +193,7 @@ class RunOutcome(ma.Schema):
 class Manifest(ma.Schema):
     """The artifact: a model card per pair, what the last training run did, and the checksum of every file."""
 
-    format = ma.fields.Integer(required=True, metadata={"example": 2})
+    format = ma.fields.Integer(required=True, metadata={"example": FORMAT})
     model_version = ma.fields.String(required=True, metadata={"description": "Changes whenever any pair's does"})
     published_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     git_commit = ma.fields.String(required=True, allow_none=True)
@@ -153,33 +209,61 @@ def get_health() -> dict[str, Any]:
     return {"status": "ok", "model_version": current_app.extensions["artifact"].version}
 
 
+def stale_reasons(artifact: Artifact, max_model_age: int, max_data_age: int) -> list[str]:
+    """Why the artifact is not ready, one sentence per kind of staleness; empty when it is."""
+    reasons = []
+    old_models = [
+        f"{symbol} ({pair.version}, trained {age / 3600:.1f} h ago)"
+        for symbol, pair in artifact.pairs.items()
+        if (age := pair.age_seconds()) > max_model_age
+    ]
+    if old_models:
+        reasons.append(
+            f"models older than the {max_model_age / 3600:g} h allowed (MAX_MODEL_AGE_SECONDS): "
+            f"{', '.join(old_models)}; retraining has stalled"
+        )
+    old_data = [
+        f"{symbol}: newest bar closed {age / 3600:.1f} h ago"
+        for symbol, pair in artifact.pairs.items()
+        if pair.live and (age := pair.data_age_seconds()) > max_data_age
+    ]
+    if old_data:
+        reasons.append(
+            f"live data older than the {max_data_age / 3600:g} h allowed (MAX_DATA_AGE_SECONDS): "
+            f"{', '.join(old_data)}; no newer bars have reached the model"
+        )
+    return reasons
+
+
 @blp.route("/ready")
 @blp.response(200, Readiness())
-@blp.alt_response(503, schema=ErrorSchema, description="The model is older than allowed: retraining has stalled")
+@blp.alt_response(
+    503,
+    schema=ErrorSchema,
+    description="A model is older than MAX_MODEL_AGE_SECONDS (retraining has stalled), or a live pair's newest bar "
+    "closed longer ago than MAX_DATA_AGE_SECONDS (no new bars arrive); the message names each pair and its age",
+)
+@blp.doc(description=f"{READINESS_RULE} For dashboards and alerts; /health stays the liveness check.")
 def get_ready() -> dict[str, Any]:
-    """The model is fresh enough to serve (for dashboards and alerts; /health stays the liveness check)"""
+    """The models, and the data of live pairs, are fresh enough to serve"""
     artifact = current_app.extensions["artifact"]
-    age = int(artifact.age_seconds())
-    limit = int(current_app.config["MAX_MODEL_AGE_SECONDS"])
-    if age > limit:
-        ages = {symbol: pair.age_seconds() for symbol, pair in artifact.pairs.items()}
-        stale = [
-            f"{symbol} ({artifact.pairs[symbol].version}, trained {seconds / 3600:.1f} h ago)"
-            for symbol, seconds in ages.items()
-            if seconds > limit
-        ]
-        abort(
-            503,
-            message=(
-                f"models older than the {limit / 3600:g} h allowed (MAX_MODEL_AGE_SECONDS): {', '.join(stale)}; "
-                "retraining has stalled"
-            ),
-        )
+    max_model_age = int(current_app.config["MAX_MODEL_AGE_SECONDS"])
+    max_data_age = int(current_app.config["MAX_DATA_AGE_SECONDS"])
+    reasons = stale_reasons(artifact, max_model_age, max_data_age)
+    if reasons:
+        abort(503, message=". ".join(reasons))
+    pairs = [
+        {"pair": pair_name(symbol), "symbol": symbol, **freshness(pair)} for symbol, pair in artifact.pairs.items()
+    ]
+    live_ages = [p["data_age_seconds"] for p in pairs if p["live"]]
     return {
         "status": "ready",
         "model_version": artifact.version,
-        "model_age_seconds": age,
-        "max_model_age_seconds": limit,
+        "model_age_seconds": int(artifact.age_seconds()),
+        "max_model_age_seconds": max_model_age,
+        "data_age_seconds": max(live_ages) if live_ages else None,
+        "max_data_age_seconds": max_data_age,
+        "pairs": pairs,
     }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cryptopredict.timeframe import TIMEFRAMES
+
 COLUMNS = ("horizon", "model MAPE", "naive MAPE", "ratio", "MASE", "model cover", "naive cover", "model width")
 
 
@@ -15,9 +17,12 @@ def _percent(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}%}"
 
 
+_BY_UNIT = {timeframe.unit: timeframe for timeframe in TIMEFRAMES.values()}
+
+
 def horizon_label(row: dict[str, Any]) -> str:
-    """'1 day', '7 days', '24 hours'."""
-    return f"{row['horizon']} {row['unit']}{'s' if row['horizon'] != 1 else ''}"
+    """A backtest row's horizon: '1 day', '7 days', '720 hours (30 days)' (see Timeframe.horizon_label)."""
+    return _BY_UNIT[row["unit"]].horizon_label(row["horizon"])
 
 
 def _row_cells(row: dict[str, Any]) -> list[str]:

@@ -72,6 +72,8 @@ class Band:
             return cls(low=[float(v) for v in body["low"]], high=[float(v) for v in body["high"]]), float(
                 body["damping"]
             )
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a band file: not JSON ({exc})") from None
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a band file: {exc}") from None
 
@@ -127,8 +129,12 @@ def serialise_model(model: Prophet) -> bytes:
 
 
 def deserialise_model(raw: bytes) -> Prophet:
-    """A fitted model back from `serialise_model`'s JSON."""
-    return model_from_json(raw.decode())
+    """A fitted model back from `serialise_model`'s JSON; ValueError if it cannot be read (say, another
+    Prophet version wrote it)."""
+    try:
+        return model_from_json(raw.decode())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a Prophet model this version can load: {type(exc).__name__}: {exc}") from None
 
 
 def materialise_forecast(

@@ -191,6 +191,10 @@ class PairEntry:
             return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
         return None
 
+    def has_newer_bars(self, bars: pd.DataFrame) -> bool:
+        """Whether `bars` reach past the bar the stored forecast is anchored at."""
+        return bool(bars["ds"].iloc[-1] > naive_utc(pd.Timestamp(self.card["last_bar"])))
+
     def refit_due(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why this pair must be refitted rather than re-anchored, or None.
 
@@ -303,7 +307,7 @@ class FitJob:
 class PairWork:
     """What a worker made of one pair."""
 
-    fitted: FittedPair | None  # the model this run made: refitted, or re-anchored when no refit was due
+    fitted: FittedPair | None  # the model this run made: refitted, or re-anchored; None: no new bars, no refit due
     reason: str | None = None  # why it cannot be published: its backtest could not run, or it failed the gate
     fallback: FittedPair | None = None  # then: the stored model re-anchored on this run's bars, if it can be
 
@@ -313,7 +317,12 @@ def _fit_job(job: FitJob, workers: int) -> PairWork:
     due = job.stored.refit_due(job.settings, job.bars) if job.stored else "no stored model"
     if due is None:
         assert job.stored is not None
-        return PairWork(reanchor_pair(job.settings, job.stored, job.bars, job.origin, job.now))
+        if not job.stored.has_newer_bars(job.bars):
+            return PairWork(None)  # nothing new to anchor at: the stored forecast stands, under its own version
+        try:
+            return PairWork(reanchor_pair(job.settings, job.stored, job.bars, job.origin, job.now))
+        except ValueError:
+            pass  # the stored model cannot be loaded (another Prophet or band format): refit rather than fail
     fitted: FittedPair | None = None
     try:
         fitted = fit_pair(job.settings, job.symbol, job.bars, job.origin, job.now, workers=workers)
@@ -323,9 +332,14 @@ def _fit_job(job: FitJob, workers: int) -> PairWork:
         if not fitted.failures:
             return PairWork(fitted)
         reason = "quality gate: " + "; ".join(fitted.failures)
+    # Re-anchored only on newer bars: on the same bars it would republish the stored forecast under a new version.
     fallback = None
-    if job.stored and job.stored.cannot_reanchor(job.settings, job.bars) is None:
-        fallback = reanchor_pair(job.settings, job.stored, job.bars, job.origin, job.now)
+    stored = job.stored
+    if stored and stored.cannot_reanchor(job.settings, job.bars) is None and stored.has_newer_bars(job.bars):
+        try:
+            fallback = reanchor_pair(job.settings, stored, job.bars, job.origin, job.now)
+        except ValueError:
+            fallback = None  # unloadable: the stored forecast stays published as it was
     return PairWork(fitted, reason, fallback)
 
 
@@ -334,10 +348,13 @@ class PairOutcome:
     """What happened to one pair in this run."""
 
     symbol: str
-    status: Literal["updated", "kept", "dropped"]  # dropped: failed, and no previous model to keep
+    # unchanged: no refit due and no bar newer than the stored forecast's anchor, so the stored model stands;
+    # dropped: failed, and no previous model to keep
+    status: Literal["updated", "unchanged", "kept", "dropped"]
     reason: str | None = None  # why it did not update
     fitted: FittedPair | None = None  # the new model, when one was made (even if the gate refused it)
     served: PairEntry | None = None  # what is published for this pair
+    reanchored: bool = False  # kept: the previous model, re-anchored on this run's newer bars
 
 
 @dataclass(frozen=True)
@@ -349,7 +366,7 @@ class TrainResult:
     @property
     def failures(self) -> list[str]:
         """Every reason a pair did not update, prefixed with its symbol."""
-        return [f"{o.symbol}: {o.reason}" for o in self.outcomes.values() if o.status != "updated"]
+        return [f"{o.symbol}: {o.reason}" for o in self.outcomes.values() if o.status in ("kept", "dropped")]
 
 
 def fit_all(settings: TrainSettings, now: dt.datetime, stored: dict[str, PairEntry]) -> dict[str, PairWork | str]:
@@ -409,10 +426,13 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
         if isinstance(result, PairWork) and result.reason is None and result.fitted:
             outcomes[symbol] = PairOutcome(symbol, "updated", fitted=result.fitted, served=result.fitted.entry())
             continue
+        if isinstance(result, PairWork) and result.reason is None:
+            outcomes[symbol] = PairOutcome(symbol, "unchanged", served=stored[symbol])
+            continue
         reason = result if isinstance(result, str) else result.reason
         fitted = result.fitted if isinstance(result, PairWork) else None
         if isinstance(result, PairWork) and result.fallback:
-            outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, result.fallback.entry())
+            outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, result.fallback.entry(), reanchored=True)
         elif symbol in stored:
             outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, stored[symbol])
         else:
@@ -421,8 +441,10 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     cards = {symbol: entry.card for symbol, entry in served.items()}
     files = {name: data for entry in served.values() for name, data in entry.files.items()}
     # Pairs no longer configured are not carried over: the configuration says what is served.
+    # Published when any pair's forecast is new: an update, or a kept model re-anchored on newer bars (a failed
+    # refit must not leave the served forecast anchored at an old close).
     manifest = None
-    if any(o.status == "updated" for o in outcomes.values()):
+    if any(o.status == "updated" or o.reanchored for o in outcomes.values()):
         published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         versions = json.dumps({s: c["model_version"] for s, c in sorted(cards.items())}).encode()
         manifest = write_artifact(
@@ -436,6 +458,7 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
                 "pairs": dict(sorted(cards.items())),
                 "run": {
                     "updated": [s for s, o in outcomes.items() if o.status == "updated"],
+                    "unchanged": [s for s, o in outcomes.items() if o.status == "unchanged"],
                     "kept": {s: o.reason for s, o in outcomes.items() if o.status == "kept"},
                     "dropped": {s: o.reason for s, o in outcomes.items() if o.status == "dropped"},
                 },

@@ -9,13 +9,16 @@ from typing import Any
 import plotly.graph_objects as go
 
 from cryptopredict.forecast import ForecastTable, format_utc
-from cryptopredict.training.card import format_table
+from cryptopredict.timeframe import Timeframe, timeframe_of
+from cryptopredict.training.card import format_table, horizon_label
 
 
-def _forecast_figure(table: ForecastTable, history_bars: int) -> go.Figure:
+def _forecast_figure(table: ForecastTable, timeframe: Timeframe, horizon_days: int) -> go.Figure:
+    """The closes the served table holds (its timeframe's history window) and the whole forecast after them."""
     times = [format_utc(table.time_of(row)) for row in range(len(table.prediction))]
     last = table.last_row
-    begin = max(0, last - history_bars)
+    begin = max(0, last - timeframe.bars_in(timeframe.table_history_days * 86_400))
+    shown_days = round((table.last_bar - table.time_of(begin)) / 86_400)
     ahead = slice(last, len(times))
     figure = go.Figure()
     figure.add_scatter(
@@ -34,12 +37,16 @@ def _forecast_figure(table: ForecastTable, history_bars: int) -> go.Figure:
         x=times[begin : last + 1], y=table.actual[begin : last + 1], name="close", line={"color": "#333"}
     )
     figure.add_scatter(x=[times[last]], y=[table.actual[last]], mode="markers", marker={"size": 9}, name="last bar")
-    figure.update_layout(title=f"{table.symbol}: history and forecast", yaxis_type="log", height=480)
+    figure.update_layout(
+        title=f"{table.symbol}: the last {shown_days} days of {timeframe.name} closes, then {horizon_days} days ahead",
+        yaxis_type="log",
+        height=480,
+    )
     return figure
 
 
 def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tuple[go.Figure, go.Figure]:
-    labels = [f"{r['horizon']} {r['unit']}" for r in backtest]
+    labels = [horizon_label(r) for r in backtest]
     errors = go.Figure()
     errors.add_bar(x=labels, y=[r["model"]["mape"] * 100 for r in backtest], name="model")
     errors.add_bar(x=labels, y=[r["naive"]["mape"] * 100 for r in backtest], name="naive (last close)")
@@ -53,19 +60,39 @@ def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tu
     return errors, coverage
 
 
+def _update_text(card: dict[str, Any]) -> str:
+    """What the run did: refitted (backtest, gate, Prophet fit), or re-anchored the stored fit at the newest close."""
+    fit = f"{card['rows']} {card['timeframe']} bars, {card['first_bar']} to {card['fit_last_bar']}"
+    if card["update"] == "reanchor":
+        return (
+            f"Re-anchored at {card['trained_at']} on the newest close: the stored Prophet fit of {card['fitted_at']} "
+            f"({fit}) and its band, with no new backtest."
+        )
+    return f"Refitted at {card['fitted_at']}: backtest, gate and a Prophet fit on {fit}."
+
+
 def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str], first: bool) -> str:
     backtest = card["backtest"]["horizons"]
-    figures = [_forecast_figure(table, history_bars=365), *_backtest_figures(backtest, table.interval)]
+    timeframe = timeframe_of(card["timeframe"])
+    figures = [
+        _forecast_figure(table, timeframe, card["horizon_days"]),
+        *_backtest_figures(backtest, table.interval),
+    ]
     parts = [
         figure.to_html(full_html=False, include_plotlyjs=(first and i == 0), config={"displaylogo": False})
         for i, figure in enumerate(figures)
     ]
     status = "passed" if not verdict else "FAILED (the previous model is kept): " + "; ".join(verdict)
+    if card["update"] == "reanchor":
+        status += f" (at the refit of {card['fitted_at']})"
     model, bt = card["model"], card["backtest"]
     e = html.escape
-    trained = (
-        f"Trained at {card['trained_at']} on {card['rows']} bars, {card['first_bar']} to "
-        f"{card['last_bar']} ({e(card['source']['kind'])})."
+    source = card["source"]
+    historical = "" if source["kind"] == "alpaca" else ": historical data, not kept current"
+    newest = (
+        f"Newest bar {card['last_bar']} (the anchor), from {source['kind']} data"
+        f"{' ' + source['path'] if 'path' in source else ''}{historical}; the run used the bars closed by "
+        f"{card['trained_until']}."
     )
     method = (
         f"Prophet on the log close, anchored at the last close, trend damped by {model['damping']}, "
@@ -77,7 +104,8 @@ def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str]
     )
     return f"""<section>
 <h1>{e(card["symbol"])} {e(card["timeframe"])} — model {e(card["model_version"])}</h1>
-<p>{trained} {method}</p>
+<p>{e(_update_text(card))} {e(newest)}</p>
+<p>{method}</p>
 <p>Quality gate: <strong>{e(status)}</strong></p>
 <h2>{scope}</h2>
 <pre>{e(format_table(backtest))}</pre>

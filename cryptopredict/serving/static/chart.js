@@ -1,5 +1,8 @@
 // The chart page: everything it shows comes from the API itself (/pairs, /model, /predict/{pair}[/forecast]).
+// Daily and hourly pairs are drawn alike; what differs (labels, the example date) follows the pair's bar length.
 "use strict";
+
+const DAY_SECONDS = 86400;
 
 function percent(value, digits) {
   return value === null || value === undefined ? "n/a" : (100 * value).toFixed(digits) + " %";
@@ -7,6 +10,28 @@ function percent(value, digits) {
 
 function money(value) {
   return value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+}
+
+function plural(count, unit) {
+  return count + " " + unit + (count === 1 ? "" : "s");
+}
+
+// As Timeframe.horizon_label in cryptopredict/timeframe.py: "7 days", "720 hours (30 days)".
+function horizonLabel(bars, unit, barSeconds) {
+  const seconds = bars * barSeconds;
+  const days = seconds / DAY_SECONDS;
+  const inDays = barSeconds < DAY_SECONDS && seconds % DAY_SECONDS === 0 ? " (" + plural(days, "day") + ")" : "";
+  return plural(bars, unit) + inDays;
+}
+
+// An age for people: hours up to two days, days after that.
+function age(seconds) {
+  return seconds < 2 * DAY_SECONDS ? (seconds / 3600).toFixed(1) + " h" : plural(Math.round(seconds / DAY_SECONDS), "day");
+}
+
+// ISO 8601 with Z, to the second: what the API itself writes.
+function isoUtc(epochMs) {
+  return new Date(epochMs).toISOString().replace(".000Z", "Z");
 }
 
 async function getJson(url) {
@@ -18,23 +43,45 @@ async function getJson(url) {
   return body;
 }
 
-let manifest = null;
+let manifest = null; // GET /model: the model card of every pair
+const summaries = {}; // GET /pairs, by pair name: bar length, freshness, range answered
+let shown = 0; // the latest pair asked for: an older answer arriving late is dropped
 
-function showModel(model) {
-  document.getElementById("title").textContent = model.symbol + " price forecast";
+function describeSource(card) {
+  const source = card.source;
+  if (source.kind === "embedded") {
+    return "the history embedded in the service";
+  }
+  if (source.kind === "csv") {
+    return "the file " + source.path;
+  }
+  return "live Alpaca bars";
+}
+
+function showModel(card, summary) {
+  document.getElementById("title").textContent = card.symbol + " price forecast (" + card.timeframe + " bars)";
+  const update = card.update === "reanchor"
+    ? "re-anchored at the newest close on " + card.trained_at + ", with the Prophet fit of " + card.fitted_at
+    : "refitted on " + card.fitted_at;
   document.getElementById("model-line").textContent =
-    "Model " + model.model_version + ", trained " + model.trained_at + " on " + model.rows +
-    " " + model.timeframe + " bars up to " + model.last_bar + ".";
-  const bt = model.backtest;
+    "Model " + card.model_version + ": " + update + " (fit on " + card.rows + " " + card.timeframe + " bars, " +
+    card.first_bar + " to " + card.fit_last_bar + "). Newest bar " + card.last_bar + " (the anchor).";
+  const data = document.getElementById("data-line");
+  data.className = summary.live ? "live" : "historical";
+  data.textContent = summary.live
+    ? "Live data from Alpaca: the newest price it knows closed " + age(summary.data_age_seconds) + " ago."
+    : "Historical data (" + describeSource(card) + "), not current: its newest price closed " +
+      age(summary.data_age_seconds) + " ago, at " + summary.newest_close + "; every date after that is a forecast.";
+  const bt = card.backtest;
   document.getElementById("backtest-scope").textContent =
     "Backtest against the naive forecast (the price stays where it is): " + bt.refits + " refits, forecasts from " +
     bt.origins + " origins between " + bt.first_scored_origin.slice(0, 10) + " and " + bt.last_origin.slice(0, 10) + ".";
   const body = document.querySelector("#backtest tbody");
   body.replaceChildren();
-  for (const row of model.backtest.horizons) {
+  for (const row of bt.horizons) {
     const tr = document.createElement("tr");
     const cells = [
-      row.horizon + " " + row.unit + (row.horizon === 1 ? "" : "s"),
+      horizonLabel(row.horizon, row.unit, summary.bar_seconds),
       percent(row.model.mape, 2),
       percent(row.naive.mape, 2),
       row.mape_ratio.toFixed(3),
@@ -49,7 +96,22 @@ function showModel(model) {
   }
 }
 
-function drawChart(range) {
+// The date box suggests a date that suits the bar length: a day a month ahead for daily bars, an instant a day
+// after the newest bar for hourly ones (any instant is answered, interpolated between bars).
+function suggestDate(summary) {
+  const lastBar = Date.parse(summary.last_bar);
+  const daily = summary.bar_seconds >= DAY_SECONDS;
+  const example = daily ? isoUtc(lastBar + 30 * DAY_SECONDS * 1000).slice(0, 10) : isoUtc(lastBar + DAY_SECONDS * 1000);
+  const input = document.getElementById("date");
+  input.placeholder = daily ? example + " or " + example + "T12:00:00Z" : example;
+  document.getElementById("date-hint").textContent =
+    (daily ? "A day (YYYY-MM-DD) or an instant" : "Any instant") + " in ISO 8601 with Z or an offset, e.g. " +
+    example + (daily ? " (30 days after the newest bar)" : " (24 hours after the newest bar)") +
+    "; between two bars the values are interpolated. This model answers " + summary.first_date + " to " +
+    summary.last_date + ".";
+}
+
+function drawChart(range, summary) {
   const points = range.points;
   const dates = points.map((p) => p.date);
   const lastBar = points.find((p) => p.date === range.last_bar);
@@ -72,8 +134,10 @@ function drawChart(range) {
     traces.push({ x: [lastBar.date], y: [lastBar.actual], mode: "markers", marker: { size: 10, color: "#ff7f0e" },
       name: "last bar" });
   }
+  // newPlot, not react: a daily and an hourly range share nothing, so the axes start afresh on every switch.
   Plotly.newPlot("chart", traces, {
     margin: { t: 20, r: 10 }, yaxis: { title: { text: range.symbol } }, legend: { orientation: "h" },
+    xaxis: { hoverformat: summary.bar_seconds >= DAY_SECONDS ? "%Y-%m-%d" : "%Y-%m-%d %H:%M UTC" },
   }, { displaylogo: false, responsive: true });
 }
 
@@ -95,11 +159,17 @@ async function ask(event) {
 }
 
 async function showPair(pair) {
+  const mine = ++shown;
   document.body.dataset.ready = "false";
   document.getElementById("answer").textContent = "";
   const range = await getJson("/predict/" + pair + "/forecast");
-  showModel(manifest.pairs[range.symbol]);
-  drawChart(range);
+  if (mine !== shown) {
+    return; // another pair was chosen while this one loaded
+  }
+  const summary = summaries[pair];
+  showModel(manifest.pairs[range.symbol], summary);
+  suggestDate(summary);
+  drawChart(range, summary);
   const url = new URL(window.location);
   url.searchParams.set("pair", pair);
   window.history.replaceState(null, "", url);
@@ -114,7 +184,8 @@ async function start() {
     const [pairs, model] = await Promise.all([getJson("/pairs"), getJson("/model")]);
     manifest = model;
     for (const p of pairs.pairs) {
-      select.appendChild(new Option(p.symbol, p.pair));
+      summaries[p.pair] = p;
+      select.appendChild(new Option(p.symbol + " (" + p.timeframe + " bars)", p.pair));
     }
     const wanted = new URLSearchParams(window.location.search).get("pair");
     const names = pairs.pairs.map((p) => p.pair);

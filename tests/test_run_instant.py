@@ -1,0 +1,81 @@
+"""The instant a workflow run trains up to (train.py --until) and its image stamp, and the workflow's use of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import yaml
+
+from cryptopredict.dates import parse_utc
+from scripts.run_instant import main, parse_instant, run_outputs
+from tests.servers import ROOT
+
+
+def outputs_of(text: str) -> dict[str, str]:
+    """`key=value` lines as $GITHUB_OUTPUT reads them."""
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def test_the_run_trains_up_to_the_hour_it_started_in() -> None:
+    now = dt.datetime(2026, 11, 25, 6, 17, 42, 123456, tzinfo=dt.UTC)
+    assert run_outputs(now) == {"until": "2026-11-25T06:00:00Z", "stamp": "20261125061742"}
+
+
+def test_an_instant_on_the_hour_is_kept() -> None:
+    now = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)
+    assert run_outputs(now)["until"] == "2026-11-25T18:00:00Z"
+
+
+def test_an_offset_is_converted_to_utc_before_truncating() -> None:
+    # 00:30 in Kolkata is 19:00 UTC the day before: the hour and the day both come from UTC.
+    now = parse_instant("2026-11-26T00:30:05+05:30")
+    assert run_outputs(now) == {"until": "2026-11-25T19:00:00Z", "stamp": "20261125190005"}
+
+
+def test_train_py_reads_until_as_the_truncated_instant() -> None:
+    until = run_outputs(dt.datetime(2026, 11, 25, 6, 59, 59, tzinfo=dt.UTC))["until"]
+    assert parse_utc(until) == dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("text", ["2026-11-25T06:17:42", "2026-11-25 at six", ""])
+def test_an_instant_without_an_offset_or_unparseable_is_refused(text: str) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["--now", text])
+    assert raised.value.code == 2
+
+
+def test_the_script_prints_github_outputs_from_one_reading_of_the_clock() -> None:
+    # As the workflow runs it: its own interpreter, isolated (-I), no repository packages on the path.
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    result = subprocess.run(
+        [sys.executable, "-I", "scripts/run_instant.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    after = dt.datetime.now(dt.UTC)
+    values = outputs_of(result.stdout)
+    assert sorted(values) == ["stamp", "until"]
+    stamp = dt.datetime.strptime(values["stamp"], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    assert before <= stamp <= after
+    assert values["until"] == f"{stamp:%Y-%m-%dT%H}:00:00Z"
+
+
+def test_the_script_takes_the_instant_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--now", "2026-11-25T12:00:01Z"]) == 0
+    assert capsys.readouterr().out == "until=2026-11-25T12:00:00Z\nstamp=20261125120001\n"
+
+
+def test_the_deploy_workflow_trains_up_to_the_scripts_instant() -> None:
+    jobs: dict[str, Any] = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]
+    version = jobs["version"]
+    step = next(s for s in version["steps"] if "scripts/run_instant.py" in s.get("run", ""))
+    assert '>> "$GITHUB_OUTPUT"' in step["run"] or '| tee -a "$GITHUB_OUTPUT"' in step["run"]
+    for key in ("until", "stamp"):
+        assert version["outputs"][key] == f"${{{{ steps.{step['id']}.outputs.{key} }}}}"
+    builds = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("docker/build-push-action")]
+    assert len(builds) == 2  # the training stage, then the final image from the same stages
+    for build in builds:
+        assert "UNTIL=${{ needs.version.outputs.until }}" in build["with"]["build-args"].splitlines()
+    assert jobs["build"]["env"]["STAMP"] == "${{ needs.version.outputs.stamp }}"
