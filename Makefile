@@ -56,7 +56,8 @@ quality: $(VENV)/.deps
 bench: $(VENV)/.deps
 	$(BIN)/python scripts/bench.py --json bench.json
 
-## bench-pairs: train.py on five pairs of daily bars (fake Alpaca on loopback, fresh bar store) against 3 minutes
+## bench-pairs: train.py as the workflow runs it on three hourly pairs (fake Alpaca on loopback): cold, six hours
+## later (warm store, re-anchor) and a week later (weekly refit), each against 3 minutes
 bench-pairs: $(VENV)/.deps
 	$(BIN)/python scripts/pairs_bench.py --json pairs-bench.json
 

@@ -43,7 +43,7 @@ from cryptopredict.forecast import format_utc  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
 
 MB = 1024 * 1024
-# Real hourly BTC/USD bars (see its SOURCES.md), used by path and never copied into the repository.
+# Real hourly BTC/USD bars (see SOURCES.md beside them), read by path, never copied: CI has shared/ beside the clone.
 SHARED_HOURLY = ROOT.parent / "shared" / "data" / "btc_usd_1h.csv"
 DEFAULT_UNTIL = "2025-10-01T06:00:00Z"  # a six-hourly run's instant, with years of bars before it
 PAIRS_SERVED = 10

@@ -1,6 +1,7 @@
 """A fake Alpaca market-data server on 127.0.0.1, speaking the crypto bars endpoint the SDK calls.
 
-The tests drive the real alpaca-py SDK against it; `scripts/pairs_bench.py` uses it to time a five-pair run.
+The tests drive the real alpaca-py SDK against it; `scripts/pairs_bench.py` uses it to time three hourly pairs
+retrained as the workflow does.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Freshness benchmark: the six-hourly retrain loop replayed on real hourly bars, scored through the real API.
 
-Usage: python scripts/freshness.py [--data ../shared/data/btc_usd_1h.csv] [--blocks 12] [--runs-per-block 14]
+Usage: python scripts/freshness.py [--data ../shared/data/btc_usd_1h.csv] [--blocks 24] [--runs-per-block 7]
                                    [--requests-per-run 4] [--seed 20261125] [--json freshness.json]
 
 Runs are simulated at 00, 06, 12 and 18 UTC in `--blocks` blocks of consecutive runs spread evenly over
@@ -45,8 +45,8 @@ from cryptopredict.timeframe import HOUR  # noqa: E402
 from cryptopredict.training.bars import read_csv_bars  # noqa: E402
 from cryptopredict.training.model import quiet_stan_logs  # noqa: E402
 from cryptopredict.training.pipeline import TrainSettings, train  # noqa: E402
+from scripts.bench import SHARED_HOURLY  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "btc_usd_1h.csv"
 SYMBOL = "BTC/USD"
 FIRST_RUN = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 LAST_RUN = dt.datetime(2025, 10, 20, tzinfo=dt.UTC)  # leaves 7 days of outcomes before the file ends
@@ -104,9 +104,9 @@ def bar_start(moment: dt.datetime) -> dt.datetime:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--blocks", type=int, default=12)
-    parser.add_argument("--runs-per-block", type=int, default=14)
+    parser.add_argument("--data", type=Path, default=SHARED_HOURLY)
+    parser.add_argument("--blocks", type=int, default=24)
+    parser.add_argument("--runs-per-block", type=int, default=7)
     parser.add_argument("--requests-per-run", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--json", type=Path)

@@ -17,11 +17,10 @@ from cryptopredict.timeframe import HOUR
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.pipeline import TrainSettings, train
+from scripts.bench import SHARED_HOURLY
 from scripts.fake_alpaca import FakeAlpaca
 
 ROOT = Path(__file__).resolve().parent.parent
-# Real hourly BTC/USD bars (see its SOURCES.md), used by path: CI has shared/ beside the clone as well.
-SHARED_HOURLY = ROOT.parent / "shared" / "data" / "btc_usd_1h.csv"
 SMALL_START = dt.date(2024, 1, 1)  # ~300 daily bars of the embedded history: a fit takes well under a second
 SMALL_HORIZON_DAYS = 60
 
