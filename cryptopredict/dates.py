@@ -1,6 +1,9 @@
-"""UTC instants from text, for the API's `date` and train.py's `--until`.
+"""Time in one place: UTC instants read from text, written as text, and counted in epoch seconds.
 
-A calendar day (midnight UTC) or an ISO 8601 date-time with Z or an offset. Standard library only (both sides).
+Every instant the service reads or writes is UTC. `parse_utc` reads a calendar day (midnight UTC) or an ISO 8601
+date-time with Z or an offset: the API's `date`, train.py's `--until` and the manifest's instants. `format_utc`
+writes ISO 8601 with a Z, to the second. A datetime without a zone is UTC (pandas' naive timestamps, as Prophet
+wants them), never local time. Standard library only (both sides).
 """
 
 from __future__ import annotations
@@ -60,3 +63,24 @@ def _explain(text: str) -> str:
         except ValueError as exc:
             return f"{text} is not a valid date-time ({exc}); {FORMAT_HINT}"
     return FORMAT_HINT
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime; one without a zone is taken to be UTC already."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def naive_utc(moment: dt.datetime) -> dt.datetime:
+    """The same instant without a zone, in UTC: how bars and Prophet count time."""
+    return as_utc(moment).replace(tzinfo=None)
+
+
+def epoch_of(moment: dt.datetime) -> int:
+    """Whole Unix seconds of an instant (one without a zone is UTC)."""
+    return int(as_utc(moment).timestamp())
+
+
+def format_utc(moment: float | dt.datetime) -> str:
+    """An instant (Unix seconds, or a datetime: one without a zone is UTC) as ISO 8601 UTC with a Z, to the second."""
+    aware = dt.datetime.fromtimestamp(moment, tz=dt.UTC) if isinstance(moment, int | float) else as_utc(moment)
+    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
