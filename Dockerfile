@@ -38,9 +38,10 @@ WORKDIR /app
 COPY requirements-api.txt ./
 RUN python -m pip install --no-cache-dir --disable-pip-version-check -r requirements-api.txt
 COPY api.py ./
-# The standard-library modules the serving side imports (not cryptopredict/training, nor files.py).
+# The standard-library modules the serving side imports (not cryptopredict/training).
 COPY cryptopredict/__init__.py cryptopredict/settings.py cryptopredict/artifact.py cryptopredict/forecast.py \
-     cryptopredict/timeframe.py cryptopredict/dates.py ./cryptopredict/
+     cryptopredict/timeframe.py cryptopredict/dates.py cryptopredict/manifest.py cryptopredict/files.py \
+     ./cryptopredict/
 COPY cryptopredict/serving ./cryptopredict/serving
 COPY --from=build /build/model ./model
 USER 10001:10001

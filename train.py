@@ -12,25 +12,18 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptopredict.artifact import symbol_of
 from cryptopredict.dates import parse_utc
-from cryptopredict.settings import (
-    DEFAULT_HORIZON_DAYS,
-    DEFAULT_INTERVAL,
-    DEFAULT_MIN_ROWS,
-    DEFAULT_MODEL_DIR,
-    DEFAULT_PAIRS,
-    DEFAULT_REFIT_AFTER_HOURS,
-    DEFAULT_START,
-)
+from cryptopredict.manifest import Backtest, Manifest, ModelDescription, PairCard
 from cryptopredict.timeframe import DAY, HOUR, TIMEFRAMES, timeframe_of
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.gate import GateThresholds
-from cryptopredict.training.pipeline import DEFAULT_WORKERS, TrainResult, TrainSettings, default_timeframe, train
+from cryptopredict.training.pipeline import TrainResult, TrainSettings, default_timeframe, train
 
 EXIT_PARTIAL = 4
 EXIT_GATE = 3
@@ -54,12 +47,16 @@ def parse_pairs(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainSettings()  # its field defaults are the defaults; the options read them, never restate them
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--source",
         choices=("embedded", "alpaca"),
-        default="embedded",
-        help="where bars come from: the history shipped in data/ (offline) or Alpaca live data (default: embedded)",
+        default=defaults.source,
+        help=(
+            "where bars come from: the history shipped in data/ (offline) or Alpaca live data "
+            f"(default: {defaults.source})"
+        ),
     )
     parser.add_argument(
         "--data",
@@ -70,48 +67,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pairs",
         type=parse_pairs,
-        default=os.environ.get("PAIRS") or ",".join(DEFAULT_PAIRS),  # argparse applies `type` to a string default
+        default=os.environ.get("PAIRS") or ",".join(defaults.pairs),  # argparse applies `type` to a string default
         metavar="LIST",
-        help=f"comma-separated pairs, one model each (default: $PAIRS or {','.join(DEFAULT_PAIRS)})",
+        help=f"comma-separated pairs, one model each (default: $PAIRS or {','.join(defaults.pairs)})",
     )
     parser.add_argument(
         "--timeframe",
         choices=tuple(TIMEFRAMES),
         help=f"bar length (default: {HOUR} for --source alpaca, {DAY} for the embedded history and CSV files)",
     )
-    parser.add_argument(
-        "--start",
-        type=dt.date.fromisoformat,
-        default=DEFAULT_START,
-        help=f"first day of history to train on, YYYY-MM-DD (default: {DEFAULT_START})",
+    gate = defaults.gate
+    defaulted: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
+        ("--start", dt.date.fromisoformat, defaults.start, "first day of history to train on, YYYY-MM-DD"),
+        ("--horizon-days", int, defaults.horizon_days, "how far past the last bar the API answers"),
+        ("--interval", float, defaults.interval, "nominal coverage of the band"),
+        ("--min-rows", int, defaults.min_rows, "refuse to train on fewer bars"),
+        ("--workers", int, defaults.workers, "processes: pairs are fitted in parallel, or one pair's backtest is"),
+        (
+            "--gate-max-mape-ratio",
+            float,
+            gate.max_mape_ratio,
+            "refuse a model whose MAPE exceeds the naive forecast's by this",
+        ),
+        (
+            "--gate-min-coverage",
+            float,
+            gate.min_coverage,
+            "refuse a model whose band covers a smaller share of outcomes than this",
+        ),
+        (
+            "--gate-max-coverage",
+            float,
+            gate.max_coverage,
+            "refuse a model whose band covers a larger share of outcomes than this",
+        ),
     )
-    parser.add_argument(
-        "--horizon-days",
-        type=int,
-        default=DEFAULT_HORIZON_DAYS,
-        help=f"how far past the last bar the API answers (default: {DEFAULT_HORIZON_DAYS})",
-    )
-    parser.add_argument(
-        "--interval", type=float, default=DEFAULT_INTERVAL, help="nominal coverage of the band (default: 0.8)"
-    )
-    parser.add_argument(
-        "--min-rows",
-        type=int,
-        default=DEFAULT_MIN_ROWS,
-        help=f"refuse to train on fewer bars (default: {DEFAULT_MIN_ROWS})",
-    )
+    for flag, kind, value, text in defaulted:
+        parser.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
     parser.add_argument(
         "--bar-store",
         type=Path,
         metavar="FILE",
         default=Path(os.environ["BAR_STORE"]) if os.environ.get("BAR_STORE") else None,
         help="an SQLite file keeping fetched Alpaca bars; later runs fetch only what is new (default: $BAR_STORE)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=DEFAULT_WORKERS,
-        help=f"processes: pairs are fitted in parallel, or one pair's backtest is (default: {DEFAULT_WORKERS})",
     )
     parser.add_argument(
         "--until",
@@ -125,11 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--refit-after-hours",
         type=float,
-        default=DEFAULT_REFIT_AFTER_HOURS,
+        default=defaults.refit_after_hours,
         metavar="HOURS",
         help=(
             "refit (backtest, gate, Prophet fit) a pair whose stored fit is this old; younger ones are re-anchored "
-            f"at the newest close; 0 refits every run (default: {DEFAULT_REFIT_AFTER_HOURS})"
+            f"at the newest close; 0 refits every run (default: {defaults.refit_after_hours:g})"
         ),
     )
     parser.add_argument(
@@ -138,17 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where the HTML model card goes (default: next to the model folder, <model-dir>-report.html)",
     )
-    gate = GateThresholds()
-    for flag, value, text in (
-        ("--gate-max-mape-ratio", gate.max_mape_ratio, "refuse a model whose MAPE exceeds the naive forecast's by"),
-        ("--gate-min-coverage", gate.min_coverage, "refuse a model whose band covers a smaller share of outcomes than"),
-        ("--gate-max-coverage", gate.max_coverage, "refuse a model whose band covers a larger share of outcomes than"),
-    ):
-        parser.add_argument(flag, type=float, default=value, help=f"{text} this (default: {value})")
     parser.add_argument(
         "--backtest-refits",
         type=int,
-        help=f"model refits scored by the backtest (default: {BacktestPlan.scored} for daily bars, 24 for hourly)",
+        help=(
+            f"model refits scored by the backtest (default: {DAY.backtest_refits} for daily bars, "
+            f"{HOUR.backtest_refits} for hourly)"
+        ),
     )
     parser.add_argument(
         "--backtest-span-days",
@@ -158,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model-dir",
         type=Path,
-        default=Path(os.environ.get("MODEL_DIR") or DEFAULT_MODEL_DIR),
-        help="where the artifact is published (default: $MODEL_DIR or ./model)",
+        default=Path(os.environ.get("MODEL_DIR") or defaults.model_dir),
+        help=f"where the artifact is published (default: $MODEL_DIR or ./{defaults.model_dir})",
     )
     return parser
 
@@ -217,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             api_key=os.environ.get("ALPACA_API_KEY") or None,
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
             url_override=os.environ.get("ALPACA_DATA_URL") or None,
-            retry_wait_seconds=float(os.environ.get("ALPACA_RETRY_WAIT_SECONDS") or 3),
-            timeout_seconds=float(os.environ.get("ALPACA_TIMEOUT_SECONDS") or 30),
+            retry_wait_seconds=float(os.environ.get("ALPACA_RETRY_WAIT_SECONDS") or AlpacaOptions.retry_wait_seconds),
+            timeout_seconds=float(os.environ.get("ALPACA_TIMEOUT_SECONDS") or AlpacaOptions.timeout_seconds),
         ),
     )
     try:
@@ -234,32 +228,40 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
     for outcome in result.outcomes.values():
         if outcome.fitted:
             card = outcome.fitted.card
-            bt = card["backtest"]
-            if card["update"] == "refit":
+            bt = card[PairCard.backtest]
+            if card[PairCard.update] == "refit":
                 print(
-                    f"{outcome.symbol}: backtest {bt['refits']} refits; forecasts from {bt['origins']} origins "
-                    f"{bt['first_scored_origin']} to {bt['last_origin']}; damping {card['model']['damping']}"
+                    f"{outcome.symbol}: backtest {bt[Backtest.refits]} refits; forecasts from {bt[Backtest.origins]} "
+                    f"origins {bt[Backtest.first_scored_origin]} to {bt[Backtest.last_origin]}; "
+                    f"damping {card[PairCard.model][ModelDescription.damping]}"
                 )
-                print(format_table(bt["horizons"]))
+                print(format_table(bt[Backtest.horizons]))
         if outcome.status == "updated":
             card = outcome.fitted.card  # type: ignore[union-attr]
             how = (
-                f"refitted on {card['rows']} {card['timeframe']} bars {card['first_bar']} to {card['fit_last_bar']}"
-                if card["update"] == "refit"
-                else f"re-anchored the model fitted at {card['fitted_at']}"
+                f"refitted on {card[PairCard.rows]} {card[PairCard.timeframe]} bars {card[PairCard.first_bar]} to "
+                f"{card[PairCard.fit_last_bar]}"
+                if card[PairCard.update] == "refit"
+                else f"re-anchored the model fitted at {card[PairCard.fitted_at]}"
             )
-            print(f"{outcome.symbol}: updated to {card['model_version']} ({how}; newest bar {card['last_bar']})")
+            print(
+                f"{outcome.symbol}: updated to {card[PairCard.model_version]} ({how}; "
+                f"newest bar {card[PairCard.last_bar]})"
+            )
         elif outcome.status == "unchanged":
             card = outcome.served.card  # type: ignore[union-attr]
-            print(f"{outcome.symbol}: unchanged at {card['model_version']} (no bar newer than {card['last_bar']})")
+            print(
+                f"{outcome.symbol}: unchanged at {card[PairCard.model_version]} "
+                f"(no bar newer than {card[PairCard.last_bar]})"
+            )
         else:
             fate = "keeps its previous model" if outcome.status == "kept" else "has no previous model: left out"
             if outcome.reanchored and outcome.served:
-                fate += f", re-anchored at its newest bar {outcome.served.card['last_bar']}"
+                fate += f", re-anchored at its newest bar {outcome.served.card[PairCard.last_bar]}"
             print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)
     if result.report_path:
         print(f"train: model cards written to {result.report_path}")
-    if result.manifest is None and not result.failures:
+    if result.manifest is None and not result.reasons:
         print("train: no new bars and no refit due: nothing to publish; the current model stands")
         return 0
     if result.manifest is None:
@@ -267,8 +269,11 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
         gate_failed = any(o.fitted and o.fitted.failures for o in result.outcomes.values())
         return EXIT_GATE if gate_failed else 1
     manifest = result.manifest
-    print(f"train: published {manifest['model_version']} with {', '.join(manifest['pairs'])} in {settings.model_dir}")
-    return EXIT_PARTIAL if result.failures else 0
+    print(
+        f"train: published {manifest[Manifest.model_version]} with {', '.join(manifest[Manifest.pairs])} "
+        f"in {settings.model_dir}"
+    )
+    return EXIT_PARTIAL if result.reasons else 0
 
 
 if __name__ == "__main__":

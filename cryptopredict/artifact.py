@@ -9,7 +9,6 @@ Both sides use this module, so it needs only the standard library.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -21,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptopredict.dates import parse_utc
+from cryptopredict.files import fsync_dir, write_synced
 from cryptopredict.forecast import ForecastTable
+from cryptopredict.manifest import FORMAT, Manifest, PairCard, Source, check_manifest
 from cryptopredict.timeframe import Timeframe, timeframe_of
 
 MANIFEST_FILE = "manifest.json"
-FORMAT = 3  # 1: one pair per artifact; 2: no band file, no re-anchoring
 
 
 class ArtifactError(RuntimeError):
@@ -59,11 +60,6 @@ def pair_files(symbol: str) -> PairFiles:
     return PairFiles(f"{slug}.forecast.json", f"{slug}.prophet.json", f"{slug}.band.json")
 
 
-def parse_utc(text: str) -> float:
-    """An ISO 8601 UTC instant from a manifest, as epoch seconds."""
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 @dataclass(frozen=True)
 class PairModel:
     """One pair's model as the server uses it: its card and its materialised forecast."""
@@ -77,11 +73,11 @@ class PairModel:
 
     @property
     def version(self) -> str:
-        return str(self.card["model_version"])
+        return str(self.card[PairCard.model_version])
 
     @property
     def trained_at(self) -> float:
-        return parse_utc(self.card["trained_at"])
+        return parse_utc(self.card[PairCard.trained_at]).timestamp()
 
     def age_seconds(self) -> float:
         return time.time() - self.trained_at
@@ -93,7 +89,7 @@ class PairModel:
     @property
     def source_kind(self) -> str:
         """Where the bars came from: "alpaca" (live), "embedded" (the history in this repo) or "csv"."""
-        return str(self.card["source"]["kind"])
+        return str(self.card[PairCard.source][Source.kind])
 
     @property
     def live(self) -> bool:
@@ -118,7 +114,7 @@ class Artifact:
     @property
     def version(self) -> str:
         """The artifact's version: it changes whenever any pair's model does."""
-        return str(self.manifest["model_version"])
+        return str(self.manifest[Manifest.model_version])
 
     def find(self, name: str) -> PairModel | None:
         """A pair by its URL form (ETH-USD, any case) or its symbol (ETH/USD)."""
@@ -136,22 +132,6 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    path.chmod(0o644)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_artifact(model_dir: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write `files` and a manifest into a temporary folder beside `model_dir`, then swap it in.
 
@@ -164,11 +144,11 @@ def write_artifact(model_dir: Path, files: Mapping[str, bytes], manifest: Mappin
         staging.chmod(0o755)  # mkdtemp makes it private; the server may run as another user
         entries = {}
         for name, data in files.items():
-            _write_synced(staging / name, data)
+            write_synced(staging / name, data)
             entries[name] = {"sha256": sha256_hex(data), "bytes": len(data)}
         full_manifest = {**manifest, "files": entries}
-        _write_synced(staging / MANIFEST_FILE, json.dumps(full_manifest, indent=2).encode() + b"\n")
-        _fsync_dir(staging)
+        write_synced(staging / MANIFEST_FILE, json.dumps(full_manifest, indent=2).encode() + b"\n")
+        fsync_dir(staging)
         _swap_in(staging, model_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -187,7 +167,7 @@ def _swap_in(staging: Path, model_dir: Path) -> None:
     if model_dir.exists():
         os.rename(model_dir, previous)
     os.rename(staging, model_dir)
-    _fsync_dir(model_dir.parent)
+    fsync_dir(model_dir.parent)
     shutil.rmtree(previous, ignore_errors=True)
 
 
@@ -230,6 +210,8 @@ def load_artifact(model_dir: Path) -> Artifact:
         raise ArtifactError(
             f"{manifest_path} is artifact format {manifest.get('format', 1)!r}, this server reads {FORMAT}: retrain"
         )
+    if problems := check_manifest(manifest):
+        raise ArtifactError(f"{manifest_path} does not match the manifest's definition: {'; '.join(problems[:5])}")
     cards = manifest.get("pairs")
     if not isinstance(cards, dict) or not cards:
         raise ArtifactError(f"{manifest_path} lists no pairs")
@@ -252,6 +234,6 @@ def load_artifact(model_dir: Path) -> Artifact:
     try:
         parse_utc(manifest["published_at"])
         str(manifest["model_version"])
-    except (KeyError, ValueError, AttributeError):
+    except (KeyError, ValueError, TypeError):
         raise ArtifactError(f"{manifest_path} has no valid model_version and published_at") from None
     return Artifact(manifest=manifest, pairs=pairs)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TypeVar
+
+Moment = TypeVar("Moment", bound=dt.datetime)  # a datetime or a subclass (pandas' Timestamp), kept as it is
 
 FORMAT_HINT = (
     "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset, e.g. 2025-01-01 or 2025-01-01T12:00:00Z"
@@ -65,12 +68,12 @@ def _explain(text: str) -> str:
     return FORMAT_HINT
 
 
-def as_utc(moment: dt.datetime) -> dt.datetime:
+def as_utc(moment: Moment) -> Moment:
     """An aware UTC datetime; one without a zone is taken to be UTC already."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def naive_utc(moment: dt.datetime) -> dt.datetime:
+def naive_utc(moment: Moment) -> Moment:
     """The same instant without a zone, in UTC: how bars and Prophet count time."""
     return as_utc(moment).replace(tzinfo=None)
 

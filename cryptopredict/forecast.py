@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptopredict.dates import format_utc
+
 FORMAT = 1
 
 
 class OutOfRange(ValueError):
     """The asked-for time lies outside the table."""
-
-
-def format_utc(epoch_seconds: float) -> str:
-    """ISO 8601 in UTC with a trailing Z, to the second."""
-    moment = dt.datetime.fromtimestamp(epoch_seconds, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def significant(value: float, digits: int = 8) -> float:

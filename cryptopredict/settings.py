@@ -16,6 +16,7 @@ DEFAULT_MIN_ROWS = 90
 # A full refit (backtest, gate, Prophet fit) at most weekly; every run in between re-anchors the stored model at
 # the newest close. The backtest scores exactly that: its fits serve every origin until the next refit, weeks later.
 DEFAULT_REFIT_AFTER_HOURS = 168
+DEFAULT_WORKERS = 2  # training processes: pairs in parallel, or one pair's backtest refits
 DEFAULT_MODEL_DIR = Path("model")
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 8

@@ -38,8 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptopredict.dates import parse_utc  # noqa: E402
-from cryptopredict.forecast import format_utc  # noqa: E402
+from cryptopredict.dates import format_utc, naive_utc, parse_utc  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
 
 MB = 1024 * 1024
@@ -221,7 +220,7 @@ def serve_baseline(port: int, data: Path, until: str) -> None:
     from flask import Flask, jsonify, request
     from prophet import Prophet
 
-    from cryptopredict.training.bars import naive_utc, read_csv_bars
+    from cryptopredict.training.bars import read_csv_bars
 
     logging.getLogger("cmdstanpy").disabled = True
     end = naive_utc(parse_utc(until))

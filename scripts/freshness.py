@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryptopredict.artifact import pair_name  # noqa: E402
-from cryptopredict.forecast import format_utc  # noqa: E402
+from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
 from cryptopredict.serving.app import create_app  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
 from cryptopredict.training.bars import read_csv_bars  # noqa: E402
@@ -139,7 +139,7 @@ def main() -> int:
                 card = outcome.served.card
                 seconds[card["update"]].append(took)
                 client = create_app({"MODEL_DIR": str(model_dir), "TESTING": True, "ACCESS_LOG": False}).test_client()
-                anchor = dt.datetime.fromisoformat(card["last_bar"].replace("Z", "+00:00"))
+                anchor = parse_utc(card["last_bar"])
                 naive = closes[anchor]
                 midnight = run.replace(hour=0)
                 daily = closes[midnight - HOUR_DELTA]  # today's design: the daily bar that closed at midnight
@@ -148,7 +148,7 @@ def main() -> int:
                     for name, offsets in BUCKETS.items():
                         for offset in offsets:
                             target = bar_start(asked_at + offset)
-                            path = f"/predict/{pair_name(SYMBOL)}?date={format_utc(target.timestamp())}"
+                            path = f"/predict/{pair_name(SYMBOL)}?date={format_utc(target)}"
                             answer = client.get(path).get_json()
                             actual = closes.get(target)
                             if actual is None:

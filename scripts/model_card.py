@@ -9,7 +9,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptopredict.artifact import parse_utc
+from cryptopredict.dates import parse_utc
+from cryptopredict.manifest import Backtest, Gate, Manifest, ModelDescription, PairCard, RunOutcome, Source
 from cryptopredict.timeframe import timeframe_of
 from cryptopredict.training.card import format_markdown
 
@@ -21,38 +22,43 @@ def span(seconds: float) -> str:
 
 def describe(card: dict[str, Any]) -> str:
     """What the run did for one pair, on which bars, and how old its newest price was when it ran."""
-    timeframe = timeframe_of(card["timeframe"])
-    fit = f"{card['rows']} bars, {card['first_bar']} to {card['fit_last_bar']}"
-    if card["update"] == "reanchor":
-        update = f"Re-anchored the Prophet fit of {card['fitted_at']} ({fit}) at the newest close"
+    timeframe = timeframe_of(card[PairCard.timeframe])
+    fitted_at, last_bar, until = card[PairCard.fitted_at], card[PairCard.last_bar], card[PairCard.trained_until]
+    fit = f"{card[PairCard.rows]} bars, {card[PairCard.first_bar]} to {card[PairCard.fit_last_bar]}"
+    if card[PairCard.update] == "reanchor":
+        update = f"Re-anchored the Prophet fit of {fitted_at} ({fit}) at the newest close"
     else:
-        update = f"Refitted at {card['fitted_at']} on {fit}"
-    data_age = parse_utc(card["trained_until"]) - timeframe.closes_at(parse_utc(card["last_bar"]))
-    source = card["source"]["kind"]
+        update = f"Refitted at {fitted_at} on {fit}"
+    last_close = timeframe.closes_at(parse_utc(last_bar).timestamp())
+    data_age = parse_utc(until).timestamp() - last_close
+    source = card[PairCard.source][Source.kind]
     if source != "alpaca":
         source += " (historical data, not kept current)"
+    backtest = card[PairCard.backtest]
     return (
-        f"{update}. Timeframe {timeframe.name}; newest bar {card['last_bar']}, whose close was {span(data_age)} old "
-        f"at the run's cut-off {card['trained_until']}; data: {source}. Commit `{card.get('git_commit')}`; "
-        f"damping {card['model']['damping']}; gate {'passed' if card['gate']['passed'] else 'FAILED'}; "
-        f"backtest {card['backtest']['refits']} refits, {card['backtest']['origins']} origins."
+        f"{update}. Timeframe {timeframe.name}; newest bar {last_bar}, whose close was {span(data_age)} old "
+        f"at the run's cut-off {until}; data: {source}. Commit `{card[PairCard.git_commit]}`; "
+        f"damping {card[PairCard.model][ModelDescription.damping]}; "
+        f"gate {'passed' if card[PairCard.gate][Gate.passed] else 'FAILED'}; "
+        f"backtest {backtest[Backtest.refits]} refits, {backtest[Backtest.origins]} origins."
     )
 
 
 def main() -> int:
     manifest = json.loads(Path(sys.argv[1]).read_text())
-    run = manifest["run"]
-    print(f"## Artifact {manifest['model_version']}: {', '.join(manifest['pairs'])}\n")
-    print(f"Updated: {', '.join(run['updated']) or 'none'}.")
-    if run["unchanged"]:
-        print(f"Unchanged (no new bars, no refit due): {', '.join(run['unchanged'])}.")
-    for fate, pairs in (("Kept its previous model", run["kept"]), ("Left out (no previous model)", run["dropped"])):
-        for symbol, reason in pairs.items():
+    run, pairs = manifest[Manifest.run], manifest[Manifest.pairs]
+    print(f"## Artifact {manifest[Manifest.model_version]}: {', '.join(pairs)}\n")
+    print(f"Updated: {', '.join(run[RunOutcome.updated]) or 'none'}.")
+    if run[RunOutcome.unchanged]:
+        print(f"Unchanged (no new bars, no refit due): {', '.join(run[RunOutcome.unchanged])}.")
+    fates = (("Kept its previous model", RunOutcome.kept), ("Left out (no previous model)", RunOutcome.dropped))
+    for fate, outcome in fates:
+        for symbol, reason in run[outcome].items():
             print(f"\n**{symbol}: {fate}**: {reason}")
-    for symbol, card in manifest["pairs"].items():
-        print(f"\n### {symbol} {card['timeframe']}: model {card['model_version']}\n")
+    for symbol, card in pairs.items():
+        print(f"\n### {symbol} {card[PairCard.timeframe]}: model {card[PairCard.model_version]}\n")
         print(describe(card) + "\n")
-        print(format_markdown(card["backtest"]["horizons"]))
+        print(format_markdown(card[PairCard.backtest][Backtest.horizons]))
     return 0
 
 

@@ -41,8 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptopredict.dates import parse_utc  # noqa: E402
-from cryptopredict.forecast import format_utc  # noqa: E402
+from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
 from cryptopredict.settings import DEFAULT_REFIT_AFTER_HOURS, DEFAULT_START  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
 from cryptopredict.training.barstore import OVERLAP_BARS  # noqa: E402
@@ -87,7 +86,7 @@ def children_cpu_seconds() -> float:
 def run_train(name: str, pairs: list[str], fake: FakeAlpaca, store: Path, model_dir: Path, until: dt.datetime) -> Run:
     """train.py as the workflow runs it, timed from process start to exit."""
     env = {**os.environ, "ALPACA_DATA_URL": fake.url, "ALPACA_RETRY_WAIT_SECONDS": "0.1"}
-    instant = format_utc(until.timestamp())
+    instant = format_utc(until)
     command = [sys.executable, "train.py", "--source", "alpaca", "--pairs", ",".join(pairs),
                "--bar-store", str(store), "--model-dir", str(model_dir), "--until", instant]  # fmt: skip
     fake.requests.clear()
@@ -166,7 +165,7 @@ def main() -> int:
     start = dt.datetime.combine(DEFAULT_START, dt.time(), tzinfo=dt.UTC)  # train.py's default --start
     last = schedule[-1][1]
     fake = FakeAlpaca(page_size=10_000)  # Alpaca's largest page
-    bars = bars_from_csv(args.data, format_utc(start.timestamp()), format_utc(last.timestamp()))
+    bars = bars_from_csv(args.data, format_utc(start), format_utc(last))
     fake.series = {symbol: scaled(bars, SCALES[symbol]) for symbol in pairs}
     runs: list[Run] = []
     load = os.getloadavg()[0]

@@ -7,31 +7,36 @@ Prints, as `key=value` lines for $GITHUB_OUTPUT:
                               00/06/12/18 UTC sees the bars that closed since the previous one, and a rebuild of
                               the same run trains on the same bars
   stamp=YYYYMMDDHHMMSS        the same instant to the second, for the image tag VERSION-STAMP (unique per run)
-Standard library only: the workflow runs it with the runner's bare python3.
+Standard library only: the workflow runs it with the runner's bare python3, so it puts the repository on the path
+itself and imports only cryptopredict.dates (itself standard library only).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptopredict.dates import format_utc, parse_utc
 
 
 def parse_instant(text: str) -> dt.datetime:
-    """An ISO 8601 date-time with Z or an offset, as an aware UTC datetime; a naive one is ambiguous, so refused."""
+    """--now as train.py reads --until: a day or an ISO 8601 date-time with Z or an offset (a date-time without one
+    is ambiguous, so refused), as an aware UTC datetime."""
     try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no offset: write Z or +HH:MM")
-    return moment.astimezone(dt.UTC)
+        return parse_utc(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run_outputs(now: dt.datetime) -> dict[str, str]:
     """The workflow's `until` and `stamp`, both from `now` (aware)."""
     moment = now.astimezone(dt.UTC)
     until = moment.replace(minute=0, second=0, microsecond=0)
-    return {"until": f"{until:%Y-%m-%dT%H:%M:%SZ}", "stamp": f"{moment:%Y%m%d%H%M%S}"}
+    return {"until": format_utc(until), "stamp": f"{moment:%Y%m%d%H%M%S}"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,7 +69,7 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model fitted once per session; tests that alter it work on a copy (see `model_dir`)."""
     model_dir = tmp_path_factory.mktemp("artifact") / "model"
     result = train(small_settings(model_dir))
-    assert result.failures == [], result.failures
+    assert result.reasons == [], result.reasons
     return model_dir
 
 
@@ -78,7 +78,7 @@ def hourly_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An hourly BTC/USD model (365-day horizon) fitted once per session on the shared hourly bars."""
     model_dir = tmp_path_factory.mktemp("hourly") / "model"
     result = train(small_hourly_settings(model_dir))
-    assert result.failures == [], result.failures
+    assert result.reasons == [], result.reasons
     return model_dir
 
 

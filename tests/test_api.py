@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from flask import Flask
@@ -14,6 +18,7 @@ from flask.testing import FlaskClient
 from cryptopredict.artifact import ArtifactError, load_artifact
 from cryptopredict.dates import DATE_PATTERN
 from cryptopredict.serving.app import create_app
+from tests.conftest import ROOT
 
 FORMAT_HINT = "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset"
 
@@ -37,9 +42,39 @@ def test_a_day_gets_a_prediction_with_its_band(client: FlaskClient, trained_mode
     assert body["prediction"] == table.prediction[row]
 
 
-def test_the_same_date_gets_the_same_answer_every_time(client: FlaskClient) -> None:
-    answers = {client.get("/bitcoin?date=2024-12-24").get_data(as_text=True) for _ in range(20)}
-    assert len(answers) == 1
+SAME_ANSWER_URLS = [
+    "/bitcoin?date=2024-03-15",  # in the history
+    "/bitcoin?date=2024-12-24",  # ahead of the last bar
+    "/bitcoin?date=2024-11-03T18:30:00%2B02:00",  # between two bars, with an offset
+    "/predict/ETH-USD?date=2024-12-24",
+    "/bitcoin/forecast?start=2024-10-30&end=2024-11-06",
+]
+SAME_ANSWER_PROBE = """
+import json, sys
+from cryptopredict.serving.app import create_app
+from tests.conftest import ROOT
+client = create_app({"MODEL_DIR": sys.argv[1], "TESTING": True}).test_client()
+with open(sys.argv[3], "w") as out:
+    json.dump([client.get(url).get_data(as_text=True) for url in json.loads(sys.argv[2])], out)
+"""
+
+
+def test_the_same_date_gets_the_same_bytes_from_every_app_and_every_process(
+    client: FlaskClient, trained_model_dir: Path, tmp_path: Path
+) -> None:
+    # Every replica must give the same answer: a second app loaded from the same folder, and a fresh interpreter
+    # with another hash seed (so nothing may hang on set or dict order, load time or process state).
+    first = [client.get(url) for url in SAME_ANSWER_URLS]
+    assert [r.status_code for r in first] == [200] * len(SAME_ANSWER_URLS)
+    bodies = [r.get_data(as_text=True) for r in first]
+    second = create_app({"MODEL_DIR": str(trained_model_dir), "TESTING": True}).test_client()
+    assert [second.get(url).get_data(as_text=True) for url in SAME_ANSWER_URLS] == bodies
+    out = tmp_path / "answers.json"
+    probe = [sys.executable, "-c", SAME_ANSWER_PROBE, str(trained_model_dir), json.dumps(SAME_ANSWER_URLS), str(out)]
+    env = {**os.environ, "PYTHONHASHSEED": "1234"}
+    result = subprocess.run(probe, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text()) == bodies
 
 
 def test_date_times_with_offsets_are_converted_to_utc(client: FlaskClient) -> None:
@@ -267,22 +302,52 @@ def test_forecast_errors(client: FlaskClient, query: str, status: int, message: 
     assert message in response.get_json()["message"]
 
 
-def test_forecast_refuses_more_than_a_thousand_points(trained_model_dir: Path) -> None:
+CAP_CASES = [
+    # daily, an explicit range one bar over a cap of 10
+    ("client", "/bitcoin/forecast", 10, "start=2024-12-01&end=2024-12-11", 11, "1 day",
+     "2024-12-01T00:00:00Z", "2024-12-10T00:00:00Z"),
+    # hourly, the default range (14 days before the last bar, 2025-03-01T05:00Z, to 7 days after) over a cap of 100
+    ("hourly_client", "/predict/BTC-USD/forecast", 100, "", 505, "1 hour",
+     "2025-02-15T05:00:00Z", "2025-02-19T08:00:00Z"),
+    # hourly, a wide explicit range starting between two bars, over the real cap
+    ("hourly_client", "/bitcoin/forecast", 1_000, "start=2025-01-01T00:30:00Z&end=2025-03-05", 1_512, "1 hour",
+     "2025-01-01T01:00:00Z", "2025-02-11T16:00:00Z"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fixture", "route", "cap", "query", "bars", "unit", "first", "suggested"),
+    CAP_CASES,
+    ids=["daily", "hourly-default-range", "hourly-real-cap"],
+)
+def test_a_range_over_the_cap_is_refused_with_an_end_that_fits(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    fixture: str,
+    route: str,
+    cap: int,
+    query: str,
+    bars: int,
+    unit: str,
+    first: str,
+    suggested: str,
+) -> None:
     from cryptopredict.serving import predictions
 
-    app = create_app({"MODEL_DIR": str(trained_model_dir)})
-    original = predictions.MAX_POINTS
-    predictions.MAX_POINTS = 10
-    try:
-        response = app.test_client().get("/bitcoin/forecast?start=2024-12-01&end=2024-12-11")
-    finally:
-        predictions.MAX_POINTS = original
+    assert predictions.MAX_POINTS == 1_000
+    monkeypatch.setattr(predictions, "MAX_POINTS", cap)
+    client = request.getfixturevalue(fixture)
+    response = client.get(f"{route}?{query}")
     assert response.status_code == 422
     assert response.get_json()["message"] == (
-        "the range holds 11 bars of 1 day; at most 10 are returned at once: narrow it, for example "
-        "end=2024-12-10T00:00:00Z"
+        f"the range holds {bars:,} bars of {unit}; at most {cap:,} are returned at once: narrow it, for example "
+        f"end={suggested}"
     )
-    assert original == 1_000
+    # The suggested end fits exactly: the same start, `cap` points, the last one at that end.
+    narrowed = client.get(route, query_string={**dict(parse_qsl(query)), "end": suggested})
+    assert narrowed.status_code == 200
+    points = narrowed.get_json()["points"]
+    assert (len(points), points[0]["date"], points[-1]["date"]) == (cap, first, suggested)
 
 
 def test_forecast_is_documented(client: FlaskClient) -> None:

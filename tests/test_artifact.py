@@ -94,7 +94,7 @@ def test_publishing_replaces_the_previous_artifact_and_leaves_no_debris(model_di
 def test_a_failure_while_writing_keeps_the_previous_artifact(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
     calls = 0
-    real = artifact._write_synced
+    real = artifact.write_synced
 
     def fail_on_second(path: Path, data: bytes) -> None:
         nonlocal calls
@@ -103,7 +103,7 @@ def test_a_failure_while_writing_keeps_the_previous_artifact(model_dir: Path, mo
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(artifact, "_write_synced", fail_on_second)
+    monkeypatch.setattr(artifact, "write_synced", fail_on_second)
     with pytest.raises(OSError, match="No space left"):
         write_artifact(model_dir, {"a.json": b"new", "b.json": b"new"}, {"model_version": "v2"})
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before

@@ -54,7 +54,7 @@ def walk(bars: int, sigma: float, seed: int, freq: str = "D") -> pd.DataFrame:
 
 def test_naive_scores_by_hand() -> None:
     paths = [path(0, 100.0, [110.0]), path(1, 200.0, [190.0])]
-    [scores] = [bt._score(paths, None, 1, 0.8, window=365)]
+    [scores] = [bt._score(paths, None, 1, 0.8, calibration_size=365)]
     assert scores["mape"] == pytest.approx((0.10 / 1.10 + 0.10 / 1.90) / 2)  # |100-110|/110, |200-190|/190
     assert scores["mae"] == pytest.approx(10.0)
     assert scores["origins"] == 2
@@ -64,8 +64,8 @@ def test_naive_scores_by_hand() -> None:
 def test_model_forecast_applies_the_damped_drift() -> None:
     # Prophet expects +log(1.21) over one bar; damped by half that is exactly +10 %: 100 -> 110, a perfect hit.
     paths = [path(0, 100.0, [110.0], drift=[math.log(1.21)])]
-    assert bt._score(paths, 0.5, 1, 0.8, window=365)["mape"] == pytest.approx(0.0, abs=1e-12)
-    assert bt._score(paths, 1.0, 1, 0.8, window=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
+    assert bt._score(paths, 0.5, 1, 0.8, calibration_size=365)["mape"] == pytest.approx(0.0, abs=1e-12)
+    assert bt._score(paths, 1.0, 1, 0.8, calibration_size=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
 
 
 def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,11 +180,36 @@ class FlatForecaster:
         return lambda times: np.full(len(times), math.log(100.0))
 
 
+@dataclass(frozen=True)
+class LineForecaster:
+    """Unanchored: forecasts 100 * exp(0.001 * days since 2020-01-01) for any time, whatever the last close."""
+
+    name: str = "line"
+    anchored: bool = False
+
+    def fit(self, seen: pd.DataFrame) -> Callable[[pd.DatetimeIndex], np.ndarray]:
+        return lambda times: math.log(100.0) + 0.001 * ((times - pd.Timestamp("2020-01-01")) / ONE_DAY).to_numpy()
+
+
 def test_an_unanchored_forecaster_is_scored_on_its_own_level() -> None:
-    bars = walk(400, 0.02, seed=5)
-    paths = run_origins(bars, FlatForecaster(), DAY, BacktestPlan(scored=24, warmup=6, span_days=150), workers=1)
-    for p in paths[:50]:
-        assert p.close * np.exp(p.drift[0]) == pytest.approx(100.0)
+    bars = walk(400, 0.02, seed=5)  # daily from 2020-01-01: bar i is day i
+    closes = bars["close"].to_numpy()
+    paths = run_origins(bars, LineForecaster(), DAY, BacktestPlan(scored=24, warmup=6, span_days=150), workers=1)
+    scored = [p for p in paths if p.scored]
+    assert len(scored) > 100
+    rows = score(paths, 1.0, DAY, 0.8)  # undamped: the forecaster's own forecast
+    for h, row in zip(DAY.horizons, rows, strict=True):
+        # By hand: the forecast for day i + h is the line's value on that day, not a move from the close on day i.
+        forecasts = [100.0 * math.exp(0.001 * (p.position + h)) for p in scored]
+        actuals = [closes[p.position + h] for p in scored]
+        for p, forecast in zip(scored, forecasts, strict=True):
+            assert p.close * math.exp(p.drift[h - 1]) == pytest.approx(forecast, rel=1e-12)
+        mape = np.mean([abs(f - a) / a for f, a in zip(forecasts, actuals, strict=True)])
+        naive = np.mean([abs(closes[p.position] - a) / a for p, a in zip(scored, actuals, strict=True)])
+        assert row["origins"] == len(scored)
+        assert row["model"]["mape"] == pytest.approx(mape, rel=1e-12)
+        assert row["naive"]["mape"] == pytest.approx(naive, rel=1e-12)
+        assert row["mape_ratio"] == pytest.approx(mape / naive, rel=1e-12)
 
 
 # --- hourly bars: 720-hour paths from origins every six hours -----------------------------------------------------

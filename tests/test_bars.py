@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cryptopredict.dates import naive_utc
 from cryptopredict.timeframe import DAY
 from cryptopredict.training.bars import (
     AlpacaOptions,
@@ -15,6 +16,7 @@ from cryptopredict.training.bars import (
     fetch_alpaca_bars,
     read_csv_bars,
     read_embedded_bars,
+    to_naive_utc_series,
     validate_bars,
 )
 from scripts.fake_alpaca import FakeAlpaca, make_daily_bars
@@ -44,6 +46,19 @@ def test_csv_with_offsets_becomes_naive_utc(tmp_path: Path) -> None:
     assert frame["ds"].dt.tz is None
     assert list(frame["ds"]) == [pd.Timestamp("2024-01-01 00:00"), pd.Timestamp("2024-01-02 00:00")]
     assert list(frame.columns) == ["ds", "close", "volume"]
+
+
+def test_the_column_converter_agrees_with_dates_naive_utc_value_by_value() -> None:
+    values = [
+        dt.datetime(2024, 1, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(2024, 1, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.datetime(2024, 3, 31, 3, tzinfo=UTC),
+    ]
+    column = to_naive_utc_series(pd.Series(values))
+    assert column.dtype == "datetime64[ns]"
+    expected = [dt.datetime(2024, 1, 1, 0), dt.datetime(2024, 1, 1, 10), dt.datetime(2024, 3, 31, 3)]
+    assert [naive_utc(v) for v in values] == expected
+    assert list(column) == expected
 
 
 def test_csv_without_close_names_the_missing_column(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from cryptopredict.timeframe import DAY
 from cryptopredict.training.bars import AlpacaOptions, BarsError, fetch_alpaca_bars
-from cryptopredict.training.barstore import WINDOW_BARS, sync_bars
+from cryptopredict.training.barstore import BATCH_BARS, sync_bars
 from scripts.fake_alpaca import PAGE, FakeAlpaca, Hang, make_daily_bars
 from tests.servers import ROOT
 
@@ -35,12 +35,12 @@ def stored(path: Path) -> list[tuple[str, str, int, float]]:
 
 
 def serve_years_in_pages(fake: FakeAlpaca) -> None:
-    """2,500 daily bars from START in pages of 400: a 1,000-bar window takes three pages."""
+    """2,500 daily bars from START in pages of 400: a 1,000-bar batch takes three pages."""
     fake.bars = make_daily_bars(START.date(), 2_500)
     fake.page_size = 400
 
 
-def test_a_fresh_store_backfills_in_windows_then_fetches_only_what_is_new(
+def test_a_fresh_store_backfills_in_batches_then_fetches_only_what_is_new(
     fake_alpaca: FakeAlpaca, tmp_path: Path
 ) -> None:
     store = tmp_path / "bars.sqlite"
@@ -49,9 +49,9 @@ def test_a_fresh_store_backfills_in_windows_then_fetches_only_what_is_new(
     first = sync_bars(store, "BTC/USD", DAY, START, now, options(fake_alpaca))
     assert len(first) == 2_192  # 2020-01-01 .. 2025-12-31: every closed bar
     assert first["ds"].is_monotonic_increasing and first["ds"].is_unique
-    windows = [q["start"][0][:10] for q in fake_alpaca.requests if "page_token" not in q]
-    assert windows == ["2020-01-01", "2022-09-27", "2025-06-23"]  # 1,000 bars each
-    assert len(fake_alpaca.requests) > len(windows)  # and the SDK followed page tokens within each
+    batches = [q["start"][0][:10] for q in fake_alpaca.requests if "page_token" not in q]
+    assert batches == ["2020-01-01", "2022-09-27", "2025-06-23"]  # 1,000 bars each
+    assert len(fake_alpaca.requests) > len(batches)  # and the SDK followed page tokens within each
 
     fake_alpaca.requests.clear()
     later = dt.datetime(2026, 1, 11, tzinfo=UTC)
@@ -91,18 +91,18 @@ def test_late_revisions_win_and_nothing_is_duplicated(fake_alpaca: FakeAlpaca, t
     assert stored(store) == before
 
 
-def test_a_failure_mid_fetch_keeps_every_finished_window_and_nothing_of_the_broken_one(
+def test_a_failure_mid_fetch_keeps_every_finished_batch_and_nothing_of_the_broken_one(
     fake_alpaca: FakeAlpaca, tmp_path: Path
 ) -> None:
     store = tmp_path / "bars.sqlite"
     serve_years_in_pages(fake_alpaca)
-    # Window 1: three pages; window 2: its first page, then the server fails for good.
+    # Batch 1: three pages; batch 2: its first page, then the server fails for good.
     fake_alpaca.script = [PAGE, PAGE, PAGE, PAGE, *[(503, '{"message": "unavailable"}')] * 5]
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)
     with pytest.raises(BarsError, match="failed with HTTP 503"):
         sync_bars(store, "BTC/USD", DAY, START, now, options(fake_alpaca))
     rows = stored(store)
-    assert len(rows) == WINDOW_BARS  # the first window, whole; not one bar of the second
+    assert len(rows) == BATCH_BARS  # the first batch, whole; not one bar of the second
     assert rows[-1][2] == int(dt.datetime(2022, 9, 26, tzinfo=UTC).timestamp())
     # The next run resumes just before where the store ends, and completes it.
     fake_alpaca.requests.clear()
@@ -113,10 +113,10 @@ def test_a_failure_mid_fetch_keeps_every_finished_window_and_nothing_of_the_brok
 
 
 def test_a_killed_fetch_leaves_the_store_consistent(fake_alpaca: FakeAlpaca, tmp_path: Path) -> None:
-    """SIGKILL in the middle of a backfill: no partial window, no duplicate, and the next run completes it."""
+    """SIGKILL in the middle of a backfill: no partial batch, no duplicate, and the next run completes it."""
     store = tmp_path / "bars.sqlite"
     serve_years_in_pages(fake_alpaca)
-    fake_alpaca.script = [PAGE, PAGE, PAGE, PAGE, Hang(30.0)]  # the second window stalls on its second page
+    fake_alpaca.script = [PAGE, PAGE, PAGE, PAGE, Hang(30.0)]  # the second batch stalls on its second page
     code = (
         "import datetime as dt, sys\n"
         "from cryptopredict.training.barstore import sync_bars\n"
@@ -134,7 +134,7 @@ def test_a_killed_fetch_leaves_the_store_consistent(fake_alpaca: FakeAlpaca, tmp
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     rows = stored(store)
-    assert len(rows) == WINDOW_BARS and len({r[2] for r in rows}) == WINDOW_BARS
+    assert len(rows) == BATCH_BARS and len({r[2] for r in rows}) == BATCH_BARS
     fake_alpaca.script.clear()
     resumed = sync_bars(store, "BTC/USD", DAY, START, dt.datetime(2026, 1, 1, tzinfo=UTC), options(fake_alpaca))
     assert len(resumed) == 2_192 and resumed["ds"].is_unique

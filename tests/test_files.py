@@ -35,3 +35,26 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing_behind(
         write_atomically(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["bars.csv"]
+
+
+def test_the_data_is_synced_before_the_rename_and_the_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without both fsyncs a crash can leave the new name on an empty file, or lose the rename."""
+    target = tmp_path / "card.html"
+    events: list[tuple[str, int]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.fstat(fd).st_ino))  # which file or folder, whatever path it has then
+        real_fsync(fd)
+
+    def replace(source: str, destination: Path) -> None:
+        events.append(("replace", os.stat(source).st_ino))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    monkeypatch.setattr(files.os, "replace", replace)
+    write_atomically(target, "new")
+    written = os.stat(target).st_ino
+    assert events == [("fsync", written), ("replace", written), ("fsync", os.stat(tmp_path).st_ino)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
+from cryptopredict.forecast import ForecastTable, OutOfRange
 
 DAY = 86_400
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
@@ -66,10 +66,6 @@ def test_json_round_trip_keeps_every_value() -> None:
 def test_malformed_tables_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ForecastTable.from_json(table(**overrides).to_json())
-
-
-def test_format_utc_ends_in_z() -> None:
-    assert format_utc(START + 3661) == "2024-01-01T01:01:01Z"
 
 
 def test_rows_between_includes_grid_points_on_both_ends() -> None:

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from cryptopredict import artifact as artifact_module
 from cryptopredict.artifact import load_artifact, read_verified_files, write_artifact
-from cryptopredict.forecast import format_utc
+from cryptopredict.dates import format_utc
 from cryptopredict.serving.app import DEFAULTS, create_app
 from cryptopredict.serving.freshness import HISTORICAL_NOTE, LIVE_NOTE
 from cryptopredict.serving.pairs import PairList

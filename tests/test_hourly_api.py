@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.artifact import PairModel, load_artifact
-from cryptopredict.forecast import format_utc
+from cryptopredict.dates import format_utc
 from cryptopredict.serving.app import create_app
 from cryptopredict.serving.pairs import PairList
 from cryptopredict.serving.predictions import ForecastRange, default_bound

@@ -51,7 +51,7 @@ def reanchored_dir(hourly_model_dir: Path, tmp_path_factory: pytest.TempPathFact
     """The hourly model after a run six hours later, with the default refit policy (weekly)."""
     model_dir = Path(shutil.copytree(hourly_model_dir, tmp_path_factory.mktemp("reanchored") / "model"))
     result = train(small_hourly_settings(model_dir, until=SMALL_HOURLY_UNTIL + SIX_HOURS))
-    assert result.outcomes[BTC].status == "updated", result.failures
+    assert result.outcomes[BTC].status == "updated", result.reasons
     return model_dir
 
 
@@ -111,7 +111,7 @@ def test_a_refit_due_after_six_hours_refits_on_the_newest_bars(hourly_model_dir:
         hourly_copy, until=SMALL_HOURLY_UNTIL + SIX_HOURS, refit_after_hours=6, backtest_plan=TINY_PLAN
     )
     result = train(settings)
-    assert result.outcomes[BTC].status == "updated", result.failures
+    assert result.outcomes[BTC].status == "updated", result.reasons
     after = card_of(hourly_copy)
     assert after["update"] == "refit"
     assert after["fit_last_bar"] == after["last_bar"] == "2025-03-01T11:00:00Z"
@@ -251,7 +251,7 @@ def test_a_run_with_no_new_bars_and_no_refit_due_publishes_nothing(hourly_copy: 
     before = snapshot(hourly_copy)
     result = train(small_hourly_settings(hourly_copy))
     assert result.outcomes[BTC].status == "unchanged"
-    assert result.manifest is None and result.failures == []
+    assert result.manifest is None and result.reasons == []
     assert snapshot(hourly_copy) == before  # the served model and its version stand, byte for byte
     args = ["--data", str(SHARED_HOURLY), "--pairs", BTC, "--timeframe", "1Hour", "--model-dir", str(hourly_copy)]
     args += ["--start", SMALL_HOURLY_START.isoformat(), "--until", "2025-03-01T06:00:00Z"]

@@ -79,3 +79,10 @@ def test_the_deploy_workflow_trains_up_to_the_scripts_instant() -> None:
     for build in builds:
         assert "UNTIL=${{ needs.version.outputs.until }}" in build["with"]["build-args"].splitlines()
     assert jobs["build"]["env"]["STAMP"] == "${{ needs.version.outputs.stamp }}"
+
+
+def test_now_takes_train_pys_grammar_a_day_included(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_instant("2026-11-25") == dt.datetime(2026, 11, 25, tzinfo=dt.UTC)  # midnight UTC, as --until
+    with pytest.raises(SystemExit):
+        main(["--now", "2026-11-25T06:17:42"])
+    assert "with Z or an offset" in capsys.readouterr().err  # the refusal says what to write

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -277,22 +278,38 @@ def test_a_pair_failing_its_gate_keeps_its_model_while_the_other_updates(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = read_manifest(model_dir)
-    eth_files = {n: (model_dir / n).read_bytes() for n in pair_files("ETH/USD").all()}
-    # On this history ETH/USD's 7-day band covers 74.4 % and BTC/USD's 79.3 %: a 76 % floor fails ETH/USD only.
+    # The fixture's model was trained on the same bars with the same backtest plan as this run, so its cards hold
+    # the coverage this run measures, whatever the package versions make of it (the refit below checks that).
+    # A floor just above the weaker pair's worst horizon, and not above the other pair's, fails the weaker only.
+    rows = {symbol: card["backtest"]["horizons"] for symbol, card in before["pairs"].items()}
+    worst = {symbol: min(row["model"]["coverage"] for row in table) for symbol, table in rows.items()}
+    weak, strong = sorted(rows, key=worst.__getitem__)  # ETH/USD (7 days) and BTC/USD on this history today
+    floor = math.floor(worst[weak] * 100 + 1) / 100  # the next whole percent up
+    if floor > worst[strong]:
+        floor = (worst[weak] + worst[strong]) / 2
+    assert worst[weak] < floor <= worst[strong] <= 0.9, (worst, floor)
+    failed = [
+        f"{row['horizon']} {row['unit']}{'s' * (row['horizon'] != 1)}: band coverage {row['model']['coverage']:.1%} "
+        f"outside {floor:.0%}-90%"
+        for row in rows[weak]
+        if row["model"]["coverage"] < floor
+    ]
+    weak_files = {n: (model_dir / n).read_bytes() for n in pair_files(weak).all()}
     report = tmp_path / "cards.html"
-    args = [*SMALL, *REFIT, "--gate-min-coverage", "0.76", "--report", str(report), "--model-dir", str(model_dir)]
+    args = [*SMALL, *REFIT, "--gate-min-coverage", str(floor), "--report", str(report), "--model-dir", str(model_dir)]
     assert train.main(args) == train.EXIT_PARTIAL
     err = capsys.readouterr().err
-    assert "train: ETH/USD: quality gate: 7 days: band coverage 74.4% outside 76%-90%; keeps its previous model" in err
+    assert f"train: {weak}: quality gate: {'; '.join(failed)}; keeps its previous model" in err
     assert err.strip().endswith("; keeps its previous model")
     after = read_manifest(model_dir)
-    assert after["pairs"]["ETH/USD"] == before["pairs"]["ETH/USD"]  # the very same card and version
-    assert {n: (model_dir / n).read_bytes() for n in eth_files} == eth_files
-    assert after["pairs"]["BTC/USD"]["model_version"] != before["pairs"]["BTC/USD"]["model_version"]
-    assert after["run"]["updated"] == ["BTC/USD"]
-    assert list(after["run"]["kept"]) == ["ETH/USD"] and "band coverage" in after["run"]["kept"]["ETH/USD"]
+    assert after["pairs"][strong]["backtest"] == before["pairs"][strong]["backtest"]  # the same bars, the same scores
+    assert after["pairs"][weak] == before["pairs"][weak]  # the very same card and version
+    assert {n: (model_dir / n).read_bytes() for n in weak_files} == weak_files
+    assert after["pairs"][strong]["model_version"] != before["pairs"][strong]["model_version"]
+    assert after["run"]["updated"] == [strong]
+    assert list(after["run"]["kept"]) == [weak] and "band coverage" in after["run"]["kept"][weak]
     assert after["model_version"] != before["model_version"]
-    assert "FAILED (the previous model is kept): 7 days: band coverage" in report.read_text()
+    assert f"FAILED (the previous model is kept): {failed[0]}" in report.read_text()
     from cryptopredict.artifact import load_artifact
 
     assert set(load_artifact(model_dir).pairs) == {"BTC/USD", "ETH/USD"}  # and it still loads

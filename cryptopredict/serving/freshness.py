@@ -13,9 +13,10 @@ from typing import Any
 import marshmallow as ma
 
 from cryptopredict.artifact import PairModel
-from cryptopredict.forecast import format_utc
+from cryptopredict.dates import format_utc
+from cryptopredict.manifest import PairCard, Source
+from cryptopredict.serving.records import field_of
 
-SOURCES = ("alpaca", "embedded", "csv")
 LIVE_NOTE = "live data: /ready answers 503 once its newest bar closed longer ago than MAX_DATA_AGE_SECONDS"
 HISTORICAL_NOTE = "historical data: not kept current"
 
@@ -26,21 +27,12 @@ class Freshness(ma.Schema):
     class Meta:
         description = "Where a pair's bars came from and how old its data and its model are"
 
-    source = ma.fields.String(
-        required=True,
-        metadata={
-            "enum": list(SOURCES),
-            "description": "Where the bars came from: alpaca (live market data), embedded (the history shipped "
-            "with the service) or csv (a file)",
-        },
-    )
+    source = field_of(Source.fields["kind"])  # the card's source.kind
     live = ma.fields.Boolean(
         required=True,
         metadata={"description": "Trained on live data (alpaca), which /ready expects to be current"},
     )
-    last_bar = ma.fields.String(
-        required=True, metadata={"format": "date-time", "description": "Start of the newest bar: the anchor"}
-    )
+    last_bar = field_of(PairCard.fields["last_bar"])
     newest_close = ma.fields.String(
         required=True,
         metadata={"format": "date-time", "description": "When the newest bar closed: the newest price the model knows"},

@@ -22,6 +22,7 @@ from prometheus_client import (
 )
 
 from cryptopredict.artifact import Artifact, pair_name
+from cryptopredict.manifest import Manifest, PairCard
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the platform's proxy is kept so logs can be joined across hops; anything odd is replaced.
@@ -120,7 +121,7 @@ class Metrics:
             registry=self.registry,
         )
         for symbol, pair in artifact.pairs.items():
-            info.labels(pair_name(symbol), pair.version, pair.card["trained_at"]).set(1)
+            info.labels(pair_name(symbol), pair.version, pair.card[PairCard.trained_at]).set(1)
             age.labels(pair_name(symbol)).set_function(pair.age_seconds)
             data_age.labels(pair_name(symbol)).set_function(pair.data_age_seconds)
         Gauge(
@@ -128,7 +129,7 @@ class Metrics:
             "The artifact being served (always 1)",
             ["model_version", "published_at"],
             registry=self.registry,
-        ).labels(artifact.version, artifact.manifest["published_at"]).set(1)
+        ).labels(artifact.version, artifact.manifest[Manifest.published_at]).set(1)
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:

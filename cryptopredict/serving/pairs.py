@@ -10,7 +10,8 @@ from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from cryptopredict.artifact import Artifact, pair_name
-from cryptopredict.forecast import format_utc
+from cryptopredict.dates import format_utc
+from cryptopredict.manifest import Gate, Manifest, PairCard
 from cryptopredict.serving.freshness import Freshness, freshness
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.serving.predictions import (
@@ -25,7 +26,7 @@ from cryptopredict.serving.predictions import (
     forecast_between,
     predict_at,
 )
-from cryptopredict.timeframe import TIMEFRAMES
+from cryptopredict.serving.records import field_of
 
 blp = StrictBlueprint("pairs", __name__, description="Predictions for every pair served")
 EXAMPLE_PAIR = "ETH-USD"
@@ -59,25 +60,22 @@ class PairSummary(Freshness):
         description = "A pair served: its model, bar length, the dates it answers, and how fresh its data and model are"
 
     pair = ma.fields.String(required=True, metadata={"example": "ETH-USD", "description": "The form used in paths"})
-    symbol = ma.fields.String(required=True, metadata={"example": "ETH/USD"})
-    model_version = ma.fields.String(required=True)
-    trained_at = ma.fields.String(required=True, metadata={"format": "date-time"})
-    timeframe = ma.fields.String(
-        required=True,
-        metadata={"enum": list(TIMEFRAMES), "description": "Its bar length: one forecast row per bar"},
-    )
+    symbol = field_of(PairCard.fields["symbol"], example="ETH/USD")
+    model_version = field_of(PairCard.fields["model_version"])
+    trained_at = field_of(PairCard.fields["trained_at"])
+    timeframe = field_of(PairCard.fields["timeframe"])
     bar_seconds = ma.fields.Integer(
         required=True, metadata={"description": "The bar length in seconds: the step between forecast rows"}
     )
-    interval = ma.fields.Float(required=True)
+    interval = field_of(PairCard.fields["interval"])
     first_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Earliest date"})
     last_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Latest date"})
-    gate_passed = ma.fields.Boolean(required=True, metadata={"description": "Whether its model passed the gate"})
+    gate_passed = field_of(Gate.fields["passed"])  # the card's gate.passed
     predict = ma.fields.String(required=True, metadata={"example": "/predict/ETH-USD"})
 
 
 class PairList(ma.Schema):
-    model_version = ma.fields.String(required=True, metadata={"description": "The artifact's version"})
+    model_version = field_of(Manifest.fields["model_version"])
     pairs = ma.fields.List(ma.fields.Nested(PairSummary), required=True)
 
 
@@ -99,14 +97,14 @@ def get_pairs() -> Response:
             "pair": pair_name(symbol),
             "symbol": symbol,
             "model_version": pair.version,
-            "trained_at": pair.card["trained_at"],
+            "trained_at": pair.card[PairCard.trained_at],
             "timeframe": pair.timeframe.name,
             "bar_seconds": pair.timeframe.seconds,
             "interval": pair.forecast.interval,
             **freshness(pair),
             "first_date": format_utc(pair.forecast.start),
             "last_date": format_utc(pair.forecast.end),
-            "gate_passed": bool(pair.card["gate"]["passed"]),
+            "gate_passed": bool(pair.card[PairCard.gate][Gate.passed]),
             "predict": f"/predict/{pair_name(symbol)}",
         }
         for symbol, pair in artifact.pairs.items()

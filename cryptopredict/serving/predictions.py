@@ -14,8 +14,8 @@ from flask import Response, current_app
 from flask_smorest import abort
 
 from cryptopredict.artifact import Artifact, PairModel, pair_name
-from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, parse_utc
-from cryptopredict.forecast import ForecastTable, OutOfRange, format_utc
+from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, format_utc, parse_utc
+from cryptopredict.forecast import ForecastTable, OutOfRange
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.settings import BITCOIN
 from cryptopredict.timeframe import TIMEFRAMES

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from cryptopredict.dates import format_utc
+from cryptopredict.manifest import Backtest, HorizonScores, Scores
 from cryptopredict.timeframe import Timeframe
 from cryptopredict.training.model import Band, ModelSpec, fit_model, log_trend
 
@@ -240,7 +242,7 @@ def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe, interval:
     return Band(low=low, high=high)
 
 
-def _score(paths: Paths, damping: float | None, h: int, interval: float, window: int) -> dict[str, Any]:
+def _score(paths: Paths, damping: float | None, h: int, interval: float, calibration_size: int) -> dict[str, Any]:
     """MAPE, MAE, and the sequentially calibrated band's coverage and width, over the scored origins."""
     matrix = PathMatrix.of(paths)
     tail = (1 - interval) / 2
@@ -249,7 +251,7 @@ def _score(paths: Paths, damping: float | None, h: int, interval: float, window:
     for i in np.flatnonzero(matrix.scored & ~np.isnan(errors)):
         # Calibrate on errors whose outcome was known at this origin: origins at least h bars earlier.
         known = errors[: int(np.searchsorted(matrix.position, matrix.position[i] - h, side="right"))]
-        known = known[~np.isnan(known)][-window:]
+        known = known[~np.isnan(known)][-calibration_size:]
         actual = matrix.actual[i, h - 1]
         forecast = actual / math.exp(errors[i])
         abs_pct.append(abs(forecast - actual) / actual)
@@ -258,6 +260,8 @@ def _score(paths: Paths, damping: float | None, h: int, interval: float, window:
             q_low, q_high = np.quantile(known, [tail, 1 - tail])
             covered.append(q_low <= errors[i] <= q_high)
             width.append(math.exp(q_high) - math.exp(q_low))
+    if not abs_pct:  # every outcome at this horizon falls in a gap of the history: nothing to score
+        raise BacktestError(f"no scored origin has an observed close {h} bars later")
     return {
         "mape": float(np.mean(abs_pct)),
         "mae": float(np.mean(abs_err)),
@@ -277,19 +281,19 @@ def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -
         model = _score(matrix, damping, h, interval, calibration_size(timeframe, h))
         naive = _score(matrix, None, h, interval, calibration_size(timeframe, h))
         rows.append(
-            {
-                "horizon": h,
-                "unit": timeframe.unit,
-                "origins": model["origins"],
-                "mape_ratio": model["mape"] / naive["mape"],
-                "model": {
-                    "mape": model["mape"],
-                    "mase": model["mae"] / naive["mae"],
-                    "coverage": model["coverage"],
-                    "width": model["width"],
-                },
-                "naive": {"mape": naive["mape"], "mase": 1.0, "coverage": naive["coverage"], "width": naive["width"]},
-            }
+            HorizonScores.make(
+                horizon=h,
+                unit=timeframe.unit,
+                origins=model["origins"],
+                mape_ratio=model["mape"] / naive["mape"],
+                model=Scores.make(
+                    mape=model["mape"],
+                    mase=model["mae"] / naive["mae"],
+                    coverage=model["coverage"],
+                    width=model["width"],
+                ),
+                naive=Scores.make(mape=naive["mape"], mase=1.0, coverage=naive["coverage"], width=naive["width"]),
+            )
         )
     return rows
 
@@ -325,24 +329,20 @@ class BacktestResult:
 
     def summary(self) -> dict[str, Any]:
         """What the manifest and /model carry."""
-        return {
-            "origins": self.table[0]["origins"],
-            "refits": self.refits,
-            "warmup_refits": self.refits_total - self.refits,
-            "first_scored_origin": _iso(self.first_scored),
-            "last_origin": _iso(self.last_origin),
-            "band": (
+        return Backtest.make(
+            origins=self.table[0][HorizonScores.origins],
+            refits=self.refits,
+            warmup_refits=self.refits_total - self.refits,
+            first_scored_origin=format_utc(self.first_scored),
+            last_origin=format_utc(self.last_origin),
+            band=(
                 f"split-conformal on log errors, calibrated on the latest errors known at each origin: "
                 f"{CALIBRATION_DAYS} days of them, or {MIN_INDEPENDENT_ERRORS} horizons' worth if longer; "
                 f"calibrated {self.spec.timeframe.horizon_label(self.spec.timeframe.calibrated_bars)} ahead, "
                 f"widening like the square root of the horizon past that"
             ),
-            "horizons": self.table,
-        }
-
-
-def _iso(stamp: pd.Timestamp) -> str:
-    return f"{stamp:%Y-%m-%dT%H:%M:%SZ}"
+            horizons=self.table,
+        )
 
 
 def backtest(

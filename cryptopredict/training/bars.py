@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact import pair_name, symbol_of
+from cryptopredict.dates import naive_utc
 from cryptopredict.timeframe import DAY, Timeframe
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -39,10 +40,11 @@ class AlpacaOptions:
     timeout_seconds: float = 30.0
 
 
-def to_naive_utc(values: pd.Series) -> pd.Series:
-    """Tz-aware or naive-as-UTC timestamps to naive UTC (never local time)."""
+def to_naive_utc_series(values: pd.Series) -> pd.Series:
+    """`dates.naive_utc` for a whole column: text or timestamps, with a zone or naive (taken as UTC), to naive
+    UTC datetime64[ns] (never local time). Vectorised, because bar columns run to tens of thousands of rows."""
     parsed = pd.to_datetime(values, utc=True)
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def embedded_path(symbol: str, timeframe: Timeframe) -> Path:
@@ -70,7 +72,7 @@ def read_csv_bars(path: Path) -> pd.DataFrame:
         raise BarsError(f"{path}: missing column(s) {', '.join(missing)}; need timestamp,close")
     frame = pd.DataFrame()
     try:
-        frame["ds"] = to_naive_utc(raw["timestamp"].str.strip())
+        frame["ds"] = to_naive_utc_series(raw["timestamp"].str.strip())
     except (ValueError, TypeError) as exc:
         raise BarsError(f"{path}: column timestamp has a value that is not a date-time ({exc})") from None
     for column in ("close", *OPTIONAL_COLUMNS):
@@ -100,7 +102,7 @@ def fetch_alpaca_bars(
 ) -> pd.DataFrame:
     """Every completed bar from `start` up to `now`, through the official SDK (it follows page tokens).
 
-    No bars at all is an error unless `allow_empty` (a short window of a longer fetch may be a gap)."""
+    No bars at all is an error unless `allow_empty` (one batch of a longer fetch may fall in a gap)."""
     from alpaca.common.exceptions import APIError
     from alpaca.data.historical import CryptoHistoricalDataClient
     from alpaca.data.requests import CryptoBarsRequest
@@ -153,7 +155,7 @@ def fetch_alpaca_bars(
         )
     frame = pd.DataFrame(
         {
-            "ds": to_naive_utc(pd.Series([b.timestamp for b in bars])),
+            "ds": to_naive_utc_series(pd.Series([b.timestamp for b in bars])),
             "open": [b.open for b in bars],
             "high": [b.high for b in bars],
             "low": [b.low for b in bars],
@@ -224,11 +226,6 @@ def align_to_grid(frame: pd.DataFrame, timeframe: Timeframe) -> pd.DataFrame:
             f"(bars start every {timeframe.unit} on the {timeframe.unit} in UTC)"
         )
     return frame
-
-
-def naive_utc(moment: dt.datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
 def validate_bars(

@@ -1,9 +1,9 @@
 """The bar store: every fetched bar in one SQLite file, so a retrain asks Alpaca only for what is new.
 
 Bars are keyed by (symbol, timeframe, bar start). A fetch starts a few bars before the last stored one, to pick
-up late revisions, and goes forward in windows; each window is upserted in its own transaction, so an
-interrupted fetch leaves every window before it stored (the next run resumes there) and nothing of the window it
-was in: never a partial or duplicated bar. A fresh store backfills from the start, with a progress bar when
+up late revisions, and goes forward in batches of BATCH_BARS bars; each batch is upserted in its own transaction,
+so an interrupted fetch leaves every batch before it stored (the next run resumes there) and nothing of the batch
+it was in: never a partial or duplicated bar. A fresh store backfills from the start, with a progress bar when
 stderr is a terminal.
 """
 
@@ -21,7 +21,7 @@ from cryptopredict.timeframe import Timeframe
 from cryptopredict.training.bars import BAR_COLUMNS, AlpacaOptions, fetch_alpaca_bars
 
 OVERLAP_BARS = 3
-WINDOW_BARS = 1_000  # per transaction; Alpaca pages are up to 10,000 bars, the SDK follows them within a window
+BATCH_BARS = 1_000  # per transaction; Alpaca pages are up to 10,000 bars, the SDK follows them within a batch
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bars (
     symbol TEXT NOT NULL,
@@ -105,14 +105,14 @@ def read_stored(connection: sqlite3.Connection, symbol: str, timeframe: Timefram
     return frame
 
 
-def fetch_windows(start: dt.datetime, now: dt.datetime, timeframe: Timeframe) -> list[tuple[dt.datetime, dt.datetime]]:
-    """[from, to] windows of WINDOW_BARS bars covering `start` to `now`."""
-    length = dt.timedelta(seconds=timeframe.seconds * WINDOW_BARS)
-    windows = []
+def fetch_batches(start: dt.datetime, now: dt.datetime, timeframe: Timeframe) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The [from, to] spans of BATCH_BARS bars each that cover `start` to `now`, oldest first."""
+    length = dt.timedelta(seconds=timeframe.seconds * BATCH_BARS)
+    batches = []
     while start < now:
-        windows.append((start, min(start + length, now)))
+        batches.append((start, min(start + length, now)))
         start += length
-    return windows
+    return batches
 
 
 def sync_bars(
@@ -127,9 +127,9 @@ def sync_bars(
     """Bring the store up to `now` for one pair and return its bars from `start` on.
 
     The fetch begins OVERLAP_BARS before the last stored bar, or at `start` when the store does not reach back
-    that far (a new pair, or an earlier `start` than before). Windows are fetched oldest first, so what is stored
-    is always everything from the first window's start up to some bar. `progress` (default: stderr is a
-    terminal) shows a bar per window.
+    that far (a new pair, or an earlier `start` than before). Batches are fetched oldest first, so what is stored
+    is always everything from the first batch's start up to some bar. `progress` (default: stderr is a
+    terminal) shows a progress bar, one step per batch.
     """
     from tqdm import tqdm
 
@@ -139,14 +139,12 @@ def sync_bars(
         fetch_from = start
         if span is not None and span[0] <= start.timestamp():
             fetch_from = max(start, dt.datetime.fromtimestamp(span[1], dt.UTC) - OVERLAP_BARS * bar)
-        windows = fetch_windows(fetch_from, now, timeframe)
+        batches = fetch_batches(fetch_from, now, timeframe)
         show = sys.stderr.isatty() if progress is None else progress
         covered_from = int(fetch_from.timestamp())
-        for window_start, window_end in tqdm(
-            windows, desc=f"{symbol} {timeframe} bars", unit="window", disable=not show
-        ):
-            # Only bars closed by the window's end come back, so a bar at the boundary is the next window's.
-            fresh = fetch_alpaca_bars(symbol, timeframe, window_start, window_end, options, allow_empty=True)
+        for batch_start, batch_end in tqdm(batches, desc=f"{symbol} {timeframe} bars", unit="batch", disable=not show):
+            # Only bars closed by the batch's end come back, so a bar at the boundary is the next batch's.
+            fresh = fetch_alpaca_bars(symbol, timeframe, batch_start, batch_end, options, allow_empty=True)
             if not fresh.empty:
                 upsert(connection, symbol, timeframe, fresh, covered_from)
         return read_stored(connection, symbol, timeframe, start)

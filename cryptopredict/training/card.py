@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cryptopredict.manifest import HorizonScores, Scores
 from cryptopredict.timeframe import TIMEFRAMES
 
 COLUMNS = ("horizon", "model MAPE", "naive MAPE", "ratio", "MASE", "model cover", "naive cover", "model width")
@@ -22,20 +23,20 @@ _BY_UNIT = {timeframe.unit: timeframe for timeframe in TIMEFRAMES.values()}
 
 def horizon_label(row: dict[str, Any]) -> str:
     """A backtest row's horizon: '1 day', '7 days', '720 hours (30 days)' (see Timeframe.horizon_label)."""
-    return _BY_UNIT[row["unit"]].horizon_label(row["horizon"])
+    return _BY_UNIT[row[HorizonScores.unit]].horizon_label(row[HorizonScores.horizon])
 
 
 def _row_cells(row: dict[str, Any]) -> list[str]:
-    model, naive = row["model"], row["naive"]
+    model, naive = row[HorizonScores.model], row[HorizonScores.naive]
     return [
         horizon_label(row),
-        f"{model['mape']:.2%}",
-        f"{naive['mape']:.2%}",
-        f"{row['mape_ratio']:.3f}",
-        f"{model['mase']:.3f}",
-        _percent(model["coverage"], 1),
-        _percent(naive["coverage"], 1),
-        _percent(model["width"], 1),
+        f"{model[Scores.mape]:.2%}",
+        f"{naive[Scores.mape]:.2%}",
+        f"{row[HorizonScores.mape_ratio]:.3f}",
+        f"{model[Scores.mase]:.3f}",
+        _percent(model[Scores.coverage], 1),
+        _percent(naive[Scores.coverage], 1),
+        _percent(model[Scores.width], 1),
     ]
 
 

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from cryptopredict.manifest import HorizonScores, Scores
 from cryptopredict.training.card import horizon_label
 
 
 @dataclass(frozen=True)
 class GateThresholds:
+    """The thresholds, named as the card's `gate` names them (manifest.Gate)."""
+
     max_mape_ratio: float = 1.10
     min_coverage: float = 0.70
     max_coverage: float = 0.90
 
     def describe(self) -> dict[str, float]:
-        return {
-            "max_mape_ratio": self.max_mape_ratio,
-            "min_coverage": self.min_coverage,
-            "max_coverage": self.max_coverage,
-        }
+        """The thresholds as the card's `gate` holds them (Gate.make refuses a name it does not declare)."""
+        return asdict(self)
 
 
 def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -> list[str]:
@@ -28,9 +28,10 @@ def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -
     failures = []
     for row in table:
         name = horizon_label(row)
-        if not row["mape_ratio"] <= thresholds.max_mape_ratio:
-            failures.append(f"{name}: MAPE ratio to naive {row['mape_ratio']:.3f} > {thresholds.max_mape_ratio:.2f}")
-        coverage = row["model"]["coverage"]
+        ratio = row[HorizonScores.mape_ratio]
+        if not ratio <= thresholds.max_mape_ratio:
+            failures.append(f"{name}: MAPE ratio to naive {ratio:.3f} > {thresholds.max_mape_ratio:.2f}")
+        coverage = row[HorizonScores.model][Scores.coverage]
         if coverage is None:
             failures.append(f"{name}: too few backtest errors to calibrate and score the band")
         elif not thresholds.min_coverage <= coverage <= thresholds.max_coverage:

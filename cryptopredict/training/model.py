@@ -22,6 +22,7 @@ import pandas as pd
 from prophet import Prophet
 from prophet.serialize import model_from_json, model_to_json
 
+from cryptopredict.dates import epoch_of
 from cryptopredict.forecast import ForecastTable, significant
 from cryptopredict.timeframe import DAY, Timeframe
 
@@ -177,17 +178,12 @@ def materialise_forecast(
     return ForecastTable(
         symbol=symbol,
         timeframe=spec.timeframe.name,
-        start=epoch_seconds(grid[1]),
+        start=epoch_of(grid[1]),
         step=step,
-        last_bar=epoch_seconds(last),
+        last_bar=epoch_of(last),
         interval=interval,
         prediction=prediction,
         low=low,
         high=high,
         actual=[None if np.isnan(v) else significant(float(v)) for v in actual[1:]],
     )
-
-
-def epoch_seconds(stamp: pd.Timestamp) -> int:
-    """Naive-UTC timestamp to Unix seconds."""
-    return int(pd.Timestamp(stamp).tz_localize("UTC").timestamp())

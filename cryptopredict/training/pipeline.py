@@ -28,9 +28,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cryptopredict.artifact import FORMAT, ArtifactError, pair_files, read_verified_files, sha256_hex, write_artifact
+from cryptopredict.artifact import ArtifactError, pair_files, read_verified_files, sha256_hex, write_artifact
+from cryptopredict.dates import format_utc, naive_utc, parse_utc
 from cryptopredict.files import write_atomically
-from cryptopredict.forecast import ForecastTable, format_utc
+from cryptopredict.forecast import ForecastTable
+from cryptopredict.manifest import FORMAT, Gate, Manifest, PairCard, RunOutcome, Source, SourceKind, Update
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
@@ -39,6 +41,7 @@ from cryptopredict.settings import (
     DEFAULT_PAIRS,
     DEFAULT_REFIT_AFTER_HOURS,
     DEFAULT_START,
+    DEFAULT_WORKERS,
 )
 from cryptopredict.timeframe import DAY, HOUR, Timeframe, timeframe_of
 from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest
@@ -50,7 +53,6 @@ from cryptopredict.training.bars import (
     drop_incomplete,
     embedded_path,
     fetch_alpaca_bars,
-    naive_utc,
     read_csv_bars,
     read_embedded_bars,
     validate_bars,
@@ -68,16 +70,14 @@ from cryptopredict.training.model import (
 )
 from cryptopredict.training.report import render_report
 
-Source = Literal["embedded", "alpaca", "csv"]
 RECORDED_PACKAGES = ("prophet", "cmdstanpy", "pandas", "numpy", "alpaca-py")
-DEFAULT_WORKERS = 2
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """Everything one training run depends on."""
 
-    source: Source = "embedded"
+    source: SourceKind = "embedded"
     data_path: Path | None = None  # a CSV file, for a run with one pair
     pairs: tuple[str, ...] = DEFAULT_PAIRS
     timeframe: Timeframe | None = None  # None: hourly bars from Alpaca, daily bars otherwise
@@ -122,7 +122,7 @@ def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[p
                 raise BarsError(f"Alpaca returned no {timeframe} bars for {symbol} since {start:%Y-%m-%d}")
         else:
             frame = fetch_alpaca_bars(symbol, timeframe, start, now, settings.alpaca)
-        origin: dict[str, Any] = {"kind": "alpaca", "feed": "us", "url": settings.alpaca.url_override or "default"}
+        origin = Source.make(kind="alpaca", feed="us", url=settings.alpaca.url_override or "default")
         staleness_now: dt.datetime | None = now
     else:
         if settings.source == "csv":
@@ -136,7 +136,7 @@ def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[p
             path = embedded_path(symbol, timeframe)
             frame = read_embedded_bars(symbol, timeframe)
         frame = coarsen(frame, timeframe)
-        origin = {"kind": settings.source, "path": path.name, "sha256": sha256_hex(path.read_bytes())}
+        origin = Source.make(kind=settings.source, path=path.name, sha256=sha256_hex(path.read_bytes()))
         staleness_now = None
     frame = drop_incomplete(frame[frame["ds"] >= naive_utc(start)], timeframe, now)
     frame = align_to_grid(frame, timeframe)
@@ -184,23 +184,23 @@ class PairEntry:
 
     def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
-        card = self.card
-        if card["timeframe"] != settings.bar_timeframe.name or card["interval"] != settings.interval:
-            return f"the stored model is for {card['timeframe']} bars and a {card['interval']} band"
-        if naive_utc(pd.Timestamp(card["fit_last_bar"])) > bars["ds"].iloc[-1]:
+        timeframe, interval = self.card[PairCard.timeframe], self.card[PairCard.interval]
+        if timeframe != settings.bar_timeframe.name or interval != settings.interval:
+            return f"the stored model is for {timeframe} bars and a {interval} band"
+        if naive_utc(parse_utc(self.card[PairCard.fit_last_bar])) > bars["ds"].iloc[-1]:
             return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
         return None
 
     def has_newer_bars(self, bars: pd.DataFrame) -> bool:
         """Whether `bars` reach past the bar the stored forecast is anchored at."""
-        return bool(bars["ds"].iloc[-1] > naive_utc(pd.Timestamp(self.card["last_bar"])))
+        return bool(bars["ds"].iloc[-1] > naive_utc(parse_utc(self.card[PairCard.last_bar])))
 
     def refit_due(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why this pair must be refitted rather than re-anchored, or None.
 
         A fit is as old as the data it has not seen: the time from the last bar it saw to the newest bar (so a
         simulated run with --until ages it exactly as a live one would)."""
-        unseen = bars["ds"].iloc[-1] - naive_utc(pd.Timestamp(self.card["fit_last_bar"]))
+        unseen = bars["ds"].iloc[-1] - naive_utc(parse_utc(self.card[PairCard.fit_last_bar]))
         hours = unseen.total_seconds() / 3600
         if hours >= settings.refit_after_hours:
             return f"the stored fit has not seen {hours:g} h of bars (refit after {settings.refit_after_hours:g} h)"
@@ -226,34 +226,34 @@ def fit_pair(
         interval=settings.interval,
     )
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    card = {
-        "symbol": symbol,
-        "timeframe": settings.bar_timeframe.name,
-        "interval": settings.interval,
-        "horizon_days": settings.horizon_days,
-        "source": origin,
-        "first_bar": _iso(window["ds"].iloc[0]),
-        "fit_last_bar": _iso(window["ds"].iloc[-1]),
-        "rows": len(window),
-        "fitted_at": _iso(trained_at),
-        "git_commit": settings.git_commit,
-        "packages": package_versions(),
-        "model": result.spec.describe(),
-        "backtest": result.summary(),
-        "gate": {**settings.gate.describe(), "passed": not failures, "failures": failures},
-    }
-    return _finish(symbol, card, table, serialise_model(model), result.band.to_json(result.spec.damping), failures, now)
+    fit = dict(  # the card's fields known at the fit; _finish adds the rest
+        symbol=symbol,
+        timeframe=settings.bar_timeframe.name,
+        interval=settings.interval,
+        horizon_days=settings.horizon_days,
+        source=origin,
+        first_bar=format_utc(window["ds"].iloc[0]),
+        fit_last_bar=format_utc(window["ds"].iloc[-1]),
+        rows=len(window),
+        fitted_at=format_utc(trained_at),
+        git_commit=settings.git_commit,
+        packages=package_versions(),
+        model=result.spec.describe(),
+        backtest=result.summary(),
+        gate=Gate.make(**settings.gate.describe(), passed=not failures, failures=failures),
+    )
+    return _finish(symbol, fit, table, serialise_model(model), result.band.to_json(result.spec.damping), failures, now)
 
 
 def reanchor_pair(
     settings: TrainSettings, stored: PairEntry, bars: pd.DataFrame, origin: dict[str, Any], now: dt.datetime
 ) -> FittedPair:
     """The stored model and band, materialised again from the newest close: no backtest, no fit."""
-    symbol = stored.card["symbol"]
+    symbol = stored.card[PairCard.symbol]
     names = pair_files(symbol)
     model = deserialise_model(stored.files[names.prophet])
     band, damping = Band.from_json(stored.files[names.band])
-    spec = ModelSpec(timeframe=timeframe_of(stored.card["timeframe"]), damping=damping)
+    spec = ModelSpec(timeframe=timeframe_of(stored.card[PairCard.timeframe]), damping=damping)
     table = materialise_forecast(
         model,
         bars,
@@ -263,32 +263,31 @@ def reanchor_pair(
         horizon_days=settings.horizon_days,
         interval=settings.interval,
     )
-    card = {**stored.card, "source": origin, "horizon_days": settings.horizon_days}
-    return _finish(symbol, card, table, stored.files[names.prophet], stored.files[names.band], [], now, "reanchor")
+    fit = stored.card | dict(source=origin, horizon_days=settings.horizon_days)
+    return _finish(symbol, fit, table, stored.files[names.prophet], stored.files[names.band], [], now, "reanchor")
 
 
 def _finish(
     symbol: str,
-    card: dict[str, Any],
+    fit: dict[str, Any],
     table: ForecastTable,
     model: bytes,
     band: bytes,
     failures: list[str],
     now: dt.datetime,
-    update: Literal["refit", "reanchor"] = "refit",
+    update: Update = "refit",
 ) -> FittedPair:
-    """Stamp the card of a table made in this run, and bundle its files."""
+    """The card of a table made in this run (the fit's fields, stamped with this run's), and its files."""
     forecast = table.to_json()
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    stamped = {
-        **card,
-        "model_version": f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast).hexdigest()[:8]}",
-        "update": update,
-        "last_bar": format_utc(table.last_bar),
-        "trained_at": _iso(trained_at),
-        "trained_until": _iso(now),
-    }
-    return FittedPair(symbol, stamped, table, forecast, model, band, failures)
+    stamp = dict(
+        model_version=f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast).hexdigest()[:8]}",
+        update=update,
+        last_bar=format_utc(table.last_bar),
+        trained_at=format_utc(trained_at),
+        trained_until=format_utc(now),
+    )
+    return FittedPair(symbol, PairCard.make(**(fit | stamp)), table, forecast, model, band, failures)
 
 
 @dataclass(frozen=True)
@@ -364,8 +363,9 @@ class TrainResult:
     report_path: Path | None
 
     @property
-    def failures(self) -> list[str]:
-        """Every reason a pair did not update, prefixed with its symbol."""
+    def reasons(self) -> list[str]:
+        """Every reason a pair did not update (kept or dropped), prefixed with its symbol; gate failures are one
+        kind of reason."""
         return [f"{o.symbol}: {o.reason}" for o in self.outcomes.values() if o.status in ("kept", "dropped")]
 
 
@@ -396,17 +396,19 @@ def fit_all(settings: TrainSettings, now: dt.datetime, stored: dict[str, PairEnt
 
 
 def read_previous(model_dir: Path) -> dict[str, PairEntry]:
-    """The previous artifact's pairs with all their files, if there is a valid artifact of this format."""
+    """The previous artifact's pairs with all their files, if there is a valid artifact of this format.
+
+    A pair whose card does not match the definition is left out: it is refitted, as if it had no stored model."""
     try:
         manifest, contents = read_verified_files(model_dir)
     except ArtifactError:
         return {}
-    if manifest.get("format") != FORMAT or not isinstance(manifest.get("pairs"), dict):
+    if manifest.get(Manifest.format) != FORMAT or not isinstance(manifest.get(Manifest.pairs), dict):
         return {}
     stored = {}
-    for symbol, card in manifest["pairs"].items():
+    for symbol, card in manifest[Manifest.pairs].items():
         names = pair_files(symbol).all()
-        if all(name in contents for name in names):
+        if all(name in contents for name in names) and not PairCard.check(card):
             stored[symbol] = PairEntry(card, {name: contents[name] for name in names})
     return stored
 
@@ -449,23 +451,25 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     manifest = None
     if fresh or (unfailing and set(served) != set(stored)):
         published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        versions = json.dumps({s: c["model_version"] for s, c in sorted(cards.items())}).encode()
+        versions = json.dumps({s: c[PairCard.model_version] for s, c in sorted(cards.items())}).encode()
+        run = RunOutcome.make(
+            updated=[s for s, o in outcomes.items() if o.status == "updated"],
+            unchanged=[s for s, o in outcomes.items() if o.status == "unchanged"],
+            kept={s: o.reason for s, o in outcomes.items() if o.status == "kept"},
+            dropped={s: o.reason for s, o in outcomes.items() if o.status == "dropped"},
+        )
         manifest = write_artifact(
             settings.model_dir,
             files,
-            {
-                "format": FORMAT,
-                "model_version": f"{published_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(versions).hexdigest()[:8]}",
-                "published_at": _iso(published_at),
-                "git_commit": settings.git_commit,
-                "pairs": dict(sorted(cards.items())),
-                "run": {
-                    "updated": [s for s, o in outcomes.items() if o.status == "updated"],
-                    "unchanged": [s for s, o in outcomes.items() if o.status == "unchanged"],
-                    "kept": {s: o.reason for s, o in outcomes.items() if o.status == "kept"},
-                    "dropped": {s: o.reason for s, o in outcomes.items() if o.status == "dropped"},
-                },
-            },
+            Manifest.make(
+                leave_out={Manifest.files},  # write_artifact adds them, with their checksums
+                format=FORMAT,
+                model_version=f"{published_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(versions).hexdigest()[:8]}",
+                published_at=format_utc(published_at),
+                git_commit=settings.git_commit,
+                pairs=dict(sorted(cards.items())),
+                run=run,
+            ),
         )
     report_path = None
     sections = [(o.fitted.table, o.fitted.card, o.fitted.failures) for o in outcomes.values() if o.fitted]
@@ -473,9 +477,3 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
         report_path = settings.report_path or default_report_path(settings.model_dir)
         write_atomically(report_path, render_report(sections))
     return TrainResult(manifest=manifest, outcomes=outcomes, report_path=report_path)
-
-
-def _iso(moment: dt.datetime | pd.Timestamp) -> str:
-    stamp = pd.Timestamp(moment)
-    stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")

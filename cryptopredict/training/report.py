@@ -8,7 +8,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from cryptopredict.forecast import ForecastTable, format_utc
+from cryptopredict.dates import format_utc
+from cryptopredict.forecast import ForecastTable
+from cryptopredict.manifest import Backtest, HorizonScores, ModelDescription, PairCard, Scores, Source
 from cryptopredict.timeframe import Timeframe, timeframe_of
 from cryptopredict.training.card import format_table, horizon_label
 
@@ -48,12 +50,12 @@ def _forecast_figure(table: ForecastTable, timeframe: Timeframe, horizon_days: i
 def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tuple[go.Figure, go.Figure]:
     labels = [horizon_label(r) for r in backtest]
     errors = go.Figure()
-    errors.add_bar(x=labels, y=[r["model"]["mape"] * 100 for r in backtest], name="model")
-    errors.add_bar(x=labels, y=[r["naive"]["mape"] * 100 for r in backtest], name="naive (last close)")
+    for side, name in ((HorizonScores.model, "model"), (HorizonScores.naive, "naive (last close)")):
+        errors.add_bar(x=labels, y=[r[side][Scores.mape] * 100 for r in backtest], name=name)
     errors.update_layout(title="Backtest: MAPE by horizon (%)", barmode="group", height=380)
     coverage = go.Figure()
-    for side, name in (("model", "model band"), ("naive", "naive band")):
-        shares = [None if r[side]["coverage"] is None else r[side]["coverage"] * 100 for r in backtest]
+    for side, name in ((HorizonScores.model, "model band"), (HorizonScores.naive, "naive band")):
+        shares = [None if (c := r[side][Scores.coverage]) is None else c * 100 for r in backtest]
         coverage.add_bar(x=labels, y=shares, name=name)
     coverage.add_hline(y=interval * 100, line_dash="dash", annotation_text="nominal")
     coverage.update_layout(title="Backtest: share of outcomes inside the band (%)", barmode="group", height=380)
@@ -62,20 +64,25 @@ def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tu
 
 def _update_text(card: dict[str, Any]) -> str:
     """What the run did: refitted (backtest, gate, Prophet fit), or re-anchored the stored fit at the newest close."""
-    fit = f"{card['rows']} {card['timeframe']} bars, {card['first_bar']} to {card['fit_last_bar']}"
-    if card["update"] == "reanchor":
+    fitted_at = card[PairCard.fitted_at]
+    fit = (
+        f"{card[PairCard.rows]} {card[PairCard.timeframe]} bars, "
+        f"{card[PairCard.first_bar]} to {card[PairCard.fit_last_bar]}"
+    )
+    if card[PairCard.update] == "reanchor":
         return (
-            f"Re-anchored at {card['trained_at']} on the newest close: the stored Prophet fit of {card['fitted_at']} "
+            f"Re-anchored at {card[PairCard.trained_at]} on the newest close: the stored Prophet fit of {fitted_at} "
             f"({fit}) and its band, with no new backtest."
         )
-    return f"Refitted at {card['fitted_at']}: backtest, gate and a Prophet fit on {fit}."
+    return f"Refitted at {fitted_at}: backtest, gate and a Prophet fit on {fit}."
 
 
 def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str], first: bool) -> str:
-    backtest = card["backtest"]["horizons"]
-    timeframe = timeframe_of(card["timeframe"])
+    model, bt, source = card[PairCard.model], card[PairCard.backtest], card[PairCard.source]
+    backtest = bt[Backtest.horizons]
+    timeframe = timeframe_of(card[PairCard.timeframe])
     figures = [
-        _forecast_figure(table, timeframe, card["horizon_days"]),
+        _forecast_figure(table, timeframe, card[PairCard.horizon_days]),
         *_backtest_figures(backtest, table.interval),
     ]
     parts = [
@@ -83,27 +90,27 @@ def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str]
         for i, figure in enumerate(figures)
     ]
     status = "passed" if not verdict else "FAILED (the previous model is kept): " + "; ".join(verdict)
-    if card["update"] == "reanchor":
-        status += f" (at the refit of {card['fitted_at']})"
-    model, bt = card["model"], card["backtest"]
+    if card[PairCard.update] == "reanchor":
+        status += f" (at the refit of {card[PairCard.fitted_at]})"
     e = html.escape
-    source = card["source"]
-    historical = "" if source["kind"] == "alpaca" else ": historical data, not kept current"
+    kind = source[Source.kind]
+    historical = "" if kind == "alpaca" else ": historical data, not kept current"
     newest = (
-        f"Newest bar {card['last_bar']} (the anchor), from {source['kind']} data"
-        f"{' ' + source['path'] if 'path' in source else ''}{historical}; the run used the bars closed by "
-        f"{card['trained_until']}."
+        f"Newest bar {card[PairCard.last_bar]} (the anchor), from {kind} data"
+        f"{' ' + source[Source.path] if Source.path in source else ''}{historical}; the run used the bars closed by "
+        f"{card[PairCard.trained_until]}."
     )
     method = (
-        f"Prophet on the log close, anchored at the last close, trend damped by {model['damping']}, "
-        f"changepoint prior {model['changepoint_prior_scale']}; band: {e(bt['band'])}."
+        f"Prophet on the log close, anchored at the last close, trend damped by {model[ModelDescription.damping]}, "
+        f"changepoint prior {model[ModelDescription.changepoint_prior_scale]}; band: {e(bt[Backtest.band])}."
     )
     scope = (
-        f"Backtest: {bt['refits']} refits, forecasts from {bt['origins']} origins, "
-        f"{bt['first_scored_origin']} to {bt['last_origin']}"
+        f"Backtest: {bt[Backtest.refits]} refits, forecasts from {bt[Backtest.origins]} origins, "
+        f"{bt[Backtest.first_scored_origin]} to {bt[Backtest.last_origin]}"
     )
+    title = f"{card[PairCard.symbol]} {card[PairCard.timeframe]} — model {card[PairCard.model_version]}"
     return f"""<section>
-<h1>{e(card["symbol"])} {e(card["timeframe"])} — model {e(card["model_version"])}</h1>
+<h1>{e(title)}</h1>
 <p>{e(_update_text(card))} {e(newest)}</p>
 <p>{method}</p>
 <p>Quality gate: <strong>{e(status)}</strong></p>
@@ -116,7 +123,7 @@ def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str]
 
 def render_report(sections: Sequence[tuple[ForecastTable, dict[str, Any], list[str]]]) -> str:
     """One HTML page with a section per pair and Plotly's JavaScript inlined once, so it opens with no network."""
-    symbols = ", ".join(html.escape(card["symbol"]) for _, card, _ in sections)
+    symbols = ", ".join(html.escape(card[PairCard.symbol]) for _, card, _ in sections)
     body = "".join(_pair_section(table, card, verdict, i == 0) for i, (table, card, verdict) in enumerate(sections))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Model cards: {symbols}</title>

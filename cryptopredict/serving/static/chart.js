@@ -1,5 +1,7 @@
 // The chart page: everything it shows comes from the API itself (/pairs, /model, /predict/{pair}[/forecast]).
 // Daily and hourly pairs are drawn alike; what differs (labels, the example date) follows the pair's bar length.
+// The JSDoc types name the OpenAPI document's schemas (the card's come from cryptopredict/manifest.py): a test
+// (tests/test_manifest.py) checks every field read from a typed variable, or from one assigned from it, is declared.
 "use strict";
 
 const DAY_SECONDS = 86400;
@@ -43,10 +45,11 @@ async function getJson(url) {
   return body;
 }
 
-let manifest = null; // GET /model: the model card of every pair
+/** @type {Manifest} */ let manifest = null; // GET /model: the model card of every pair
 const summaries = {}; // GET /pairs, by pair name: bar length, freshness, range answered
 let shown = 0; // the latest pair asked for: an older answer arriving late is dropped
 
+/** @param {PairCard} card */
 function describeSource(card) {
   const source = card.source;
   if (source.kind === "embedded") {
@@ -58,6 +61,10 @@ function describeSource(card) {
   return "live Alpaca bars";
 }
 
+/**
+ * @param {PairCard} card
+ * @param {PairSummary} summary
+ */
 function showModel(card, summary) {
   document.getElementById("title").textContent = card.symbol + " price forecast (" + card.timeframe + " bars)";
   const update = card.update === "reanchor"
@@ -98,6 +105,7 @@ function showModel(card, summary) {
 
 // The date box suggests a date that suits the bar length: a day a month ahead for daily bars, an instant a day
 // after the newest bar for hourly ones (any instant is answered, interpolated between bars).
+/** @param {PairSummary} summary */
 function suggestDate(summary) {
   const lastBar = Date.parse(summary.last_bar);
   const daily = summary.bar_seconds >= DAY_SECONDS;
@@ -111,6 +119,10 @@ function suggestDate(summary) {
     summary.last_date + ".";
 }
 
+/**
+ * @param {ForecastRange} range
+ * @param {PairSummary} summary
+ */
 function drawChart(range, summary) {
   const points = range.points;
   const dates = points.map((p) => p.date);
