@@ -180,7 +180,7 @@ def test_the_html_model_card_of_an_hourly_model(hourly_model_dir: Path, hourly: 
     page = render_report([(hourly.forecast, card, [])])
     assert f"Refitted at {card['fitted_at']}: backtest, gate and a Prophet fit on 2880 1Hour bars" in page
     assert f"Newest bar {LAST_BAR} (the anchor), from csv data btc_usd_1h.csv: historical data" in page
-    assert "the last 90 days of 1Hour closes, then 365 days ahead" in page  # the timeframe's history window
+    assert "the last 90 days of 1Hour closes, then 365 days ahead" in page  # the timeframe's table history
     for label in HOURLY_LABELS:
         assert label in page
     reanchored = render_report([(hourly.forecast, {**card, "update": "reanchor"}, [])])

@@ -16,7 +16,7 @@ from cryptopredict.training.card import format_table, horizon_label
 
 
 def _forecast_figure(table: ForecastTable, timeframe: Timeframe, horizon_days: int) -> go.Figure:
-    """The closes the served table holds (its timeframe's history window) and the whole forecast after them."""
+    """The closes the served table holds (its timeframe's table history) and the whole forecast after them."""
     times = [format_utc(table.time_of(row)) for row in range(len(table.prediction))]
     last = table.last_row
     begin = max(0, last - timeframe.bars_in(timeframe.table_history_days * 86_400))
