@@ -24,7 +24,7 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "the browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-## serve: install, train on the embedded history if there is no model yet, serve on $$PORT (8080)
+## serve: install, train on the embedded history if there is no model yet, serve on 127.0.0.1:$$PORT (8080)
 serve: $(VENV)/.deps
 	@test -f $(MODEL_DIR)/manifest.json || $(BIN)/python train.py --model-dir $(MODEL_DIR)
 	MODEL_DIR=$(MODEL_DIR) $(BIN)/python api.py

@@ -13,7 +13,7 @@ __all__ = ["create_app", "main"]
 
 
 def main() -> int:
-    """Serve with Waitress on HOST:PORT (default 0.0.0.0:8080) with THREADS threads; SIGTERM drains, then exits 0."""
+    """Serve with Waitress on HOST:PORT (default 127.0.0.1:8080) with THREADS threads; SIGTERM drains, then exits 0."""
     from cryptopredict.serving.server import serve  # Waitress only when serving, not for `--call api:create_app`
 
     try:

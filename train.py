@@ -4,7 +4,7 @@ publish them as one artifact.
 Exit status: 0 every pair updated, or had no new bars and no refit due (then nothing is published); 4 published,
 but some pairs kept their previous model (or, having none, were left out); 3 nothing published because every pair
 failed and at least one failed the quality gate; 1 nothing published because of the data or the backtest; 2 bad
-options."""
+options (among them --data without exactly one pair)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,20 @@ from pathlib import Path
 from cryptopredict.artifact import symbol_of
 from cryptopredict.dates import parse_utc
 from cryptopredict.manifest import Backtest, Manifest, ModelDescription, PairCard
-from cryptopredict.timeframe import DAY, HOUR, TIMEFRAMES, timeframe_of
+from cryptopredict.timeframe import DAY, HOUR, TIMEFRAMES, Timeframe, timeframe_of
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.gate import GateThresholds
-from cryptopredict.training.pipeline import TrainResult, TrainSettings, default_timeframe, train
+from cryptopredict.training.pipeline import ONE_PAIR_PER_FILE, TrainResult, TrainSettings, default_timeframe, train
 
 EXIT_PARTIAL = 4
 EXIT_GATE = 3
+
+
+def _needs(plan_of: Callable[[Timeframe], BacktestPlan]) -> str:
+    """'1190 daily bars (27442 hourly)': what a plan needs at each timeframe, for --help."""
+    return f"{plan_of(DAY).bars_needed(DAY)} daily bars ({plan_of(HOUR).bars_needed(HOUR)} hourly)"
 
 
 def parse_pairs(text: str) -> tuple[str, ...]:
@@ -62,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         metavar="PATH",
-        help="train on a CSV file with columns timestamp,close (overrides --source)",
+        help=(
+            "train on a CSV file of one pair's bars, named with --pairs: columns timestamp,close and optionally "
+            "open,high,low,volume; each timestamp is a bar's start, ISO 8601 (2024-01-31 or 2024-01-31T00:00:00Z; "
+            "UTC unless it carries an offset), strictly increasing, on the --timeframe grid in UTC; bars of that "
+            "length, or shorter ones (resampled to the last close of each period); overrides --source"
+        ),
     )
     parser.add_argument(
         "--pairs",
@@ -81,7 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
         ("--start", dt.date.fromisoformat, defaults.start, "first day of history to train on, YYYY-MM-DD"),
         ("--horizon-days", int, defaults.horizon_days, "how far past the last bar the API answers"),
         ("--interval", float, defaults.interval, "nominal coverage of the band"),
-        ("--min-rows", int, defaults.min_rows, "refuse to train on fewer bars"),
         ("--workers", int, defaults.workers, "processes: pairs are fitted in parallel, or one pair's backtest is"),
         (
             "--gate-max-mape-ratio",
@@ -104,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for flag, kind, value, text in defaulted:
         parser.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
+    parser.add_argument(
+        "--min-rows",
+        type=int,
+        default=defaults.min_rows,
+        metavar="N",
+        help=(
+            "refuse to train on fewer bars, a floor of your own; the backtest needs more in any case and says how "
+            f"many: its default plan needs {_needs(BacktestPlan.for_timeframe)}, and when the history is shorter "
+            "it shrinks to the largest plan that fits, down to "
+            f"{_needs(BacktestPlan.smallest)} (default: no floor beyond the backtest's)"
+        ),
+    )
     parser.add_argument(
         "--bar-store",
         type=Path,
@@ -147,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--backtest-span-days",
         type=int,
-        help=f"how many days back the scored refits reach (default: {BacktestPlan.span_days})",
+        help=(
+            f"how many days back the scored refits reach (default: {BacktestPlan.span_days}; with neither this nor "
+            "--backtest-refits given, a history too short for the default plan gets the largest smaller plan that "
+            "fits, named in the output)"
+        ),
     )
     parser.add_argument(
         "--model-dir",
@@ -176,7 +201,10 @@ def choose_plan(args: argparse.Namespace) -> BacktestPlan | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data and len(args.pairs) != 1:
+        parser.error(f"--data: {ONE_PAIR_PER_FILE}")  # exits 2, like every other bad option
 
     if not 0 < args.interval < 1:
         print("train: --interval must be between 0 and 1", file=sys.stderr)
@@ -226,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
 def report(result: TrainResult, settings: TrainSettings) -> int:
     """Print each pair's backtest and fate, and choose the exit status."""
     for outcome in result.outcomes.values():
+        if outcome.fitted and outcome.fitted.plan_note:
+            print(f"{outcome.symbol}: {outcome.fitted.plan_note}")
         if outcome.fitted:
             card = outcome.fitted.card
             bt = card[PairCard.backtest]

@@ -28,7 +28,10 @@ _MONTH_DAY = (
 )
 _LEAP_DAY = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
 _HOUR_MINUTE = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
-_TIME = f"T{_HOUR_MINUTE}(?::[0-5][0-9](?:\\.[0-9]{{1,6}})?)?(?:Z|[+-]{_HOUR_MINUTE})"
+# The offset's sign may be a space: an unencoded `+` in a query string (as curl and browsers send it) arrives
+# decoded as one, and means `+`. Only in that position, so the pattern stays one definition with the parser.
+_OFFSET_SIGN = "[-+ ]"
+_TIME = f"T{_HOUR_MINUTE}(?::[0-5][0-9](?:\\.[0-9]{{1,6}})?)?(?:Z|{_OFFSET_SIGN}{_HOUR_MINUTE})"
 DATE_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:{_TIME})?$"
 _DATE = re.compile(DATE_PATTERN)
 MAX_LENGTH = len("2025-01-01T00:00:00.000000+00:00")
@@ -38,11 +41,11 @@ _LATEST = dt.datetime.max.replace(microsecond=0, tzinfo=dt.UTC)  # whole seconds
 
 def parse_utc(text: str) -> dt.datetime:
     """Return an aware UTC datetime, or raise ValueError with a message a client can act on."""
-    if len(text) > MAX_LENGTH or not _DATE.match(text):
+    if len(text) > MAX_LENGTH or not _DATE.fullmatch(text):  # fullmatch: `$` alone allows a final newline
         raise ValueError(_explain(text))
     if len(text) == 10:
         return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = dt.datetime.fromisoformat(_with_plus(text).replace("Z", "+00:00"))
     try:
         return moment.astimezone(dt.UTC)
     except (OverflowError, ValueError):  # CPython raises either, depending on the direction
@@ -54,15 +57,21 @@ def parse_utc(text: str) -> dt.datetime:
 # The shape alone, without the calendar: a value of this shape that does not parse breaks a calendar rule,
 # and Python's own message names it (month must be in 1..12, day is out of range for month, ...).
 _SHAPE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    rf"(Z|{_OFFSET_SIGN}[0-9]{{2}}:[0-9]{{2}}))?"
 )
+
+
+def _with_plus(text: str) -> str:
+    """The value with a space read as the offset's `+`: the pattern allows a space nowhere else."""
+    return text.replace(" ", "+")
 
 
 def _explain(text: str) -> str:
     """Say what is wrong with a value that does not match: which calendar rule it breaks, if that is the reason."""
     if len(text) <= MAX_LENGTH and _SHAPE.fullmatch(text):
         try:
-            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            dt.datetime.fromisoformat(_with_plus(text).replace("Z", "+00:00"))
         except ValueError as exc:
             return f"{text} is not a valid date-time ({exc}); {FORMAT_HINT}"
     return FORMAT_HINT

@@ -12,7 +12,6 @@ BITCOIN = "BTC/USD"  # what GET /bitcoin serves
 DEFAULT_START = dt.date(2021, 1, 1)
 DEFAULT_HORIZON_DAYS = 365
 DEFAULT_INTERVAL = 0.8
-DEFAULT_MIN_ROWS = 90
 # A full refit (backtest, gate, Prophet fit) at most weekly; every run in between re-anchors the stored model at
 # the newest close. The backtest scores exactly that: its fits serve every origin until the next refit, weeks later.
 DEFAULT_REFIT_AFTER_HOURS = 168
@@ -53,10 +52,14 @@ class ServerOptions:
     shutdown_grace_seconds: int
 
 
+# This machine only: a developer's `make serve` is not reachable from the network. The container sets HOST=0.0.0.0.
+DEFAULT_HOST = "127.0.0.1"
+
+
 def read_server_options(environ: Mapping[str, str]) -> ServerOptions:
     """HOST, PORT, THREADS and SHUTDOWN_GRACE_SECONDS (how long SIGTERM waits for requests in flight)."""
     return ServerOptions(
-        host=environ.get("HOST", "").strip() or "0.0.0.0",
+        host=environ.get("HOST", "").strip() or DEFAULT_HOST,
         port=read_int(environ, "PORT", DEFAULT_PORT),
         threads=read_int(environ, "THREADS", DEFAULT_THREADS),
         shutdown_grace_seconds=read_int(environ, "SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS, minimum=0),
@@ -92,4 +95,15 @@ def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
         config["MAX_DATA_AGE_SECONDS"] = read_int(environ, "MAX_DATA_AGE_SECONDS", DEFAULT_MAX_DATA_AGE_SECONDS)
     if environ.get("ACCESS_LOG", "").strip():
         config["ACCESS_LOG"] = read_flag(environ, "ACCESS_LOG", True)
+    if environ.get("ACCESS_LOG_SKIP", "").strip():
+        config["ACCESS_LOG_SKIP"] = read_routes(environ, "ACCESS_LOG_SKIP")
     return config
+
+
+def read_routes(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated route paths as the OpenAPI document writes them (/metrics, /predict/{pair})."""
+    routes = tuple(r.strip() for r in environ.get(name, "").split(",") if r.strip())
+    for route in routes:
+        if not route.startswith("/"):  # a typo would otherwise silently skip nothing
+            raise SettingsError(f"{name}: {route!r} is not a path (use e.g. /metrics,/health)")
+    return routes

@@ -14,11 +14,14 @@ from urllib.parse import parse_qsl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from cryptopredict.artifact import ArtifactError, load_artifact
-from cryptopredict.dates import DATE_PATTERN
+from cryptopredict.artifact import ArtifactError, load_artifact, pair_name
+from cryptopredict.dates import DATE_PATTERN, parse_utc
 from cryptopredict.serving.app import create_app
 from tests.conftest import ROOT
+from tests.servers import get, running_api
 
 FORMAT_HINT = "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset"
 
@@ -178,7 +181,9 @@ def test_an_unexpected_error_is_a_json_500_without_internals(app: Flask, monkeyp
 def test_health_and_model(client: FlaskClient, trained_model_dir: Path) -> None:
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     assert client.get("/health").get_json() == {"status": "ok", "model_version": manifest["model_version"]}
-    assert client.get("/model").get_json() == manifest
+    # /model serves the published manifest with its pairs keyed by path form (ETH-USD), as /pairs spells them.
+    served = {**manifest, "pairs": {pair_name(symbol): card for symbol, card in manifest["pairs"].items()}}
+    assert client.get("/model").get_json() == served
 
 
 def test_cors_allows_any_origin_by_default(client: FlaskClient) -> None:
@@ -362,7 +367,18 @@ def test_page_and_its_assets_are_served_with_a_strict_policy(client: FlaskClient
     page = client.get("/")
     assert page.status_code == 200
     policy = page.headers["Content-Security-Policy"]
-    assert "script-src 'self';" in policy and "default-src 'self'" in policy
+    # Every directive, exactly: only styles (Plotly writes them) and blob: images (its PNG export) are loosened.
+    assert dict(directive.split(" ", 1) for directive in policy.split("; ")) == {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data: blob:",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+        "form-action": "'self'",
+    }
     html = page.get_data(as_text=True)
     assert "<script>" not in html and "http" not in html.replace('lang="en"', "")
     for asset in ("/assets/chart.js", "/assets/chart.css", "/docs/assets/favicon-32x32.png"):
@@ -465,6 +481,23 @@ def test_predict_keeps_the_bitcoin_errors(client: FlaskClient) -> None:
     assert late.status_code == 422 and "outside the range this model answers" in late.get_json()["message"]
 
 
+def test_a_date_past_the_embedded_history_is_told_why_and_what_to_do(client: FlaskClient) -> None:
+    message = client.get("/bitcoin?date=2100-01-01").get_json()["message"]
+    start, _, story = message.partition("; ")
+    assert start == (
+        "date 2100-01-01T00:00:00Z is outside the range this model answers: 2024-01-02T00:00:00Z to "
+        "2025-01-02T00:00:00Z (last bar 2024-11-03T00:00:00Z plus the forecast horizon)"
+    )
+    shown = re.fullmatch(
+        r"this model was trained on the embedded history, whose newest price is from 2024-11-04T00:00:00Z "
+        r"\((\d+) days old\); train on live data for current dates: python train.py --source alpaca",
+        story,
+    )
+    assert shown is not None, story
+    # The age is the wall clock's: today minus the newest close, in whole days.
+    assert int(shown[1]) == (dt.datetime.now(dt.UTC) - dt.datetime(2024, 11, 4, tzinfo=dt.UTC)).days
+
+
 def test_pairs_lists_what_is_served(client: FlaskClient, trained_model_dir: Path) -> None:
     artifact = load_artifact(trained_model_dir)
     body = client.get("/pairs").get_json()
@@ -488,3 +521,78 @@ def test_the_openapi_document_names_the_pairs_served(client: FlaskClient) -> Non
         assert parameter["schema"] == {"type": "string", "enum": ["BTC-USD", "ETH-USD"], "example": "ETH-USD"}
         assert set(spec["paths"][path]["get"]["responses"]) >= {"200", "400", "404", "422"}
     assert "PairList" in spec["components"]["schemas"]
+
+
+# --- inputs people really send ----------------------------------------------------------------------------------
+
+
+def test_an_unencoded_plus_in_the_offset_is_read_as_plus(client: FlaskClient) -> None:
+    # The `+` sent raw arrives as a space; the answer is the one for the same instant written with Z or %2B.
+    utc = client.get("/bitcoin?date=2024-12-01T16:30:00Z")
+    assert utc.status_code == 200
+    for raw in ("2024-12-01T18:30:00+02:00", "2024-12-01T18:30:00%2B02:00", "2024-12-01T18:30:00%2002:00"):
+        assert client.get(f"/bitcoin?date={raw}").data == utc.data, raw
+    assert client.get("/bitcoin?date=2024-12-01T14:30:00-02:00").data == utc.data
+    raw_range = client.get("/predict/ETH-USD/forecast?start=2024-11-01T02:00:00+02:00&end=2024-11-03T00:00:00+00:00")
+    assert raw_range.status_code == 200
+    dates = [p["date"] for p in raw_range.get_json()["points"]]
+    assert dates == ["2024-11-01T00:00:00Z", "2024-11-02T00:00:00Z", "2024-11-03T00:00:00Z"]
+    # A space anywhere but the offset's sign is still refused.
+    for wrong in ("2024-12-01 16:30:00Z", "2024-12-01T18:30:00++02:00", "+2024-12-01", "2024-12-01T18:30:00 2:00"):
+        response = client.get(f"/bitcoin?date={wrong}")
+        assert response.status_code == 400, wrong
+        assert FORMAT_HINT in response.get_json()["message"]
+
+
+def test_the_date_description_says_a_space_is_the_offsets_plus(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    for path, name in (
+        ("/bitcoin", "date"),
+        ("/predict/{pair}/forecast", "start"),
+        ("/predict/{pair}/forecast", "end"),
+    ):
+        (parameter,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name]
+        assert "A space in place of the offset's `+` is read as `+`" in parameter["description"], (path, name)
+        assert re.fullmatch(parameter["schema"]["pattern"], "2025-01-01T18:30:00 02:00")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(DATE_PATTERN, fullmatch=True))
+def test_the_parser_accepts_everything_the_published_pattern_allows(text: str) -> None:
+    parse_utc(text)  # what Schemathesis generates from the pattern must never be a 400
+
+
+@pytest.mark.slow
+def test_the_real_server_reads_an_unencoded_plus_as_plus(trained_model_dir: Path) -> None:
+    with running_api(trained_model_dir) as base:
+        raw_status, raw_body, _ = get(f"{base}/bitcoin?date=2024-12-01T18:30:00+02:00")
+        utc_status, utc_body, _ = get(f"{base}/bitcoin?date=2024-12-01T16:30:00Z")
+        pair_status, pair_body, _ = get(f"{base}/predict/BTC%2FUSD?date=2024-12-01T16:30:00Z")
+    assert (raw_status, utc_status, pair_status) == (200, 200, 200)
+    assert raw_body == utc_body == pair_body
+    assert raw_body["date"] == "2024-12-01T16:30:00Z"
+
+
+@pytest.mark.parametrize("name", ["ETH%2FUSD", "ETH/USD", "eth%2fusd"])
+def test_a_pair_written_as_its_symbol_reaches_the_pair(client: FlaskClient, name: str) -> None:
+    # The API returns `symbol: ETH/USD`; a client that puts it in a path, slash encoded or not, gets the pair.
+    assert client.get(f"/predict/{name}?date=2024-12-01").data == client.get("/predict/ETH-USD?date=2024-12-01").data
+    forecast = client.get(f"/predict/{name}/forecast?start=2024-11-01&end=2024-11-03")
+    assert forecast.status_code == 200
+    assert forecast.data == client.get("/predict/ETH-USD/forecast?start=2024-11-01&end=2024-11-03").data
+
+
+@pytest.mark.parametrize("path", ["/predict/XRP%2FUSD?date=2024-12-01", "/predict/XRP/USD/forecast"])
+def test_an_unknown_symbol_is_the_known_pairs_404(client: FlaskClient, path: str) -> None:
+    body = client.get(path).get_json()
+    assert (body["code"], body["errors"]["pair"]) == (404, {"unknown": "XRP/USD", "known": ["BTC-USD", "ETH-USD"]})
+
+
+def test_model_and_pairs_spell_a_pair_the_same_way(client: FlaskClient) -> None:
+    listed = {p["pair"]: p for p in client.get("/pairs").get_json()["pairs"]}
+    cards = client.get("/model").get_json()["pairs"]
+    assert set(cards) == set(listed) == {"BTC-USD", "ETH-USD"}
+    for name, card in cards.items():
+        assert (card["symbol"], card["model_version"]) == (listed[name]["symbol"], listed[name]["model_version"])
+    spec = client.get("/openapi.json").get_json()
+    assert "path form (ETH-USD)" in spec["components"]["schemas"]["Manifest"]["properties"]["pairs"]["description"]

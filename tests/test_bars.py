@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from cryptopredict.training.bars import (
     AlpacaOptions,
     BarsError,
     fetch_alpaca_bars,
+    network_cause,
     read_csv_bars,
     read_embedded_bars,
     to_naive_utc_series,
@@ -67,8 +70,35 @@ def test_csv_without_close_names_the_missing_column(tmp_path: Path) -> None:
 
 
 def test_csv_with_a_bad_timestamp_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BarsError, match="column timestamp has a value that is not a date-time"):
+    with pytest.raises(BarsError, match='line 3: timestamp "yesterday" is not a date-time'):
         read_csv_bars(write_csv(tmp_path, "timestamp,close\n2024-01-01,1\nyesterday,2\n"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # The header is line 1: the fourth data row is line 5.
+        (
+            ["2024-01-01,1", "2024-01-02,2", "2024-01-03,3", "2024-01-04,-28680.54"],
+            "line 5 (2024-01-04 00:00): close -28680.54 is not a finite positive number",
+        ),
+        (["2024-01-01,1", "2024-01-02,"], "line 3 (2024-01-02 00:00): close is empty"),
+        (["2024-01-01,1", "2024-01-02,abc"], 'line 3 (2024-01-02 00:00): close "abc" is not a number'),
+        (["2024-01-01,1", ",2"], "line 3: timestamp is empty"),
+        (["2024-01-01,1", "2024-01-02,2", "2024-01-02,3"], "strictly increasing: line 4 repeats 2024-01-02"),
+        (
+            ["2024-01-01,1", "2024-01-02T00:00:00Z,2"],
+            'mixes date-time formats: write every one like line 2\'s "2024-01-01"',
+        ),
+    ],
+)
+def test_csv_errors_name_the_file_line_and_the_value_as_written(tmp_path: Path, rows: list[str], message: str) -> None:
+    with pytest.raises(BarsError) as caught:
+        read_csv_bars(write_csv(tmp_path, "timestamp,close\n" + "\n".join(rows) + "\n"))
+    text = str(caught.value)
+    assert message in text
+    assert "np." not in text and "float64" not in text and "nan" not in text.lower()
+    assert "\n" not in text
 
 
 def test_missing_csv_file_is_one_clear_line(tmp_path: Path) -> None:
@@ -102,14 +132,14 @@ def test_too_few_rows() -> None:
 def test_repeated_timestamp() -> None:
     frame = daily_frame(12)
     frame.loc[5, "ds"] = frame.loc[4, "ds"]
-    with pytest.raises(BarsError, match="strictly increasing: row 6 repeats 2024-01-05"):
+    with pytest.raises(BarsError, match="strictly increasing: bar 6 repeats 2024-01-05"):
         validate_bars(frame, timeframe=DAY, min_rows=10)
 
 
 def test_timestamps_going_back() -> None:
     frame = daily_frame(12)
     frame.loc[5, "ds"] = pd.Timestamp("2023-06-01")
-    with pytest.raises(BarsError, match="row 6 goes back in time at 2023-06-01"):
+    with pytest.raises(BarsError, match="bar 6 goes back in time at 2023-06-01"):
         validate_bars(frame, timeframe=DAY, min_rows=10)
 
 
@@ -117,8 +147,21 @@ def test_timestamps_going_back() -> None:
 def test_prices_must_be_finite_and_positive(bad: float) -> None:
     frame = daily_frame(12)
     frame.loc[7, "close"] = bad
-    with pytest.raises(BarsError, match="finite positive price: row 8 \\(2024-01-08 00:00\\)"):
+    with pytest.raises(BarsError, match="finite positive price: bar 8 \\(2024-01-08 00:00\\) has ") as caught:
         validate_bars(frame, timeframe=DAY, min_rows=10)
+    # The number as a person writes it, never numpy's repr.
+    assert "np." not in str(caught.value) and str(caught.value).endswith(
+        "no close" if bad != bad else f"close {bad:.15g}"
+    )
+
+
+def test_a_close_from_numpy_is_shown_as_a_plain_number() -> None:
+    frame = daily_frame(12)
+    frame["close"] = frame["close"].astype("float64")
+    frame.loc[3, "close"] = -28680.54
+    with pytest.raises(BarsError) as caught:
+        validate_bars(frame, timeframe=DAY, min_rows=10)
+    assert str(caught.value).endswith("bar 4 (2024-01-04 00:00) has close -28680.54")
 
 
 def test_stale_live_data_is_refused() -> None:
@@ -214,3 +257,66 @@ def test_keys_are_sent_when_set(fake_alpaca: FakeAlpaca) -> None:
         AlpacaOptions(url_override=fake_alpaca.url, api_key="key-id", secret_key="secret"),
     )
     assert seen == ["key-id"]
+
+
+# --- network faults: the cause in words ------------------------------------------------------------------
+
+
+def fetch_from(url: str) -> BarsError:
+    with pytest.raises(BarsError) as caught:
+        fetch_alpaca_bars(
+            "BTC/USD",
+            DAY,
+            dt.datetime(2024, 1, 1, tzinfo=UTC),
+            dt.datetime(2024, 2, 1, tzinfo=UTC),
+            AlpacaOptions(url_override=url, **FAST),
+        )
+    return caught.value
+
+
+def closed_loopback_port() -> int:
+    """A port nothing listens on: bound, then closed (the kernel does not hand it out again at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unresolvable_host_is_named() -> None:
+    # .invalid never resolves (RFC 6761): no traffic leaves the machine.
+    message = str(fetch_from("http://nonexistent.invalid"))
+    assert message == (
+        "Alpaca bars request for BTC/USD failed: could not resolve the host nonexistent.invalid (no network or DNS?)"
+    )
+
+
+def test_a_refused_connection_is_named() -> None:
+    port = closed_loopback_port()
+    message = str(fetch_from(f"http://127.0.0.1:{port}"))
+    assert message.startswith(f"Alpaca bars request for BTC/USD failed: connection refused by 127.0.0.1:{port}")
+    assert "HTTPConnectionPool" not in message and "Max retries" not in message
+
+
+def test_a_failed_tls_handshake_is_named(fake_alpaca: FakeAlpaca) -> None:
+    # The fake speaks plain HTTP: a TLS client's handshake fails against it.
+    url = fake_alpaca.url.replace("http://", "https://")
+    message = str(fetch_from(url))
+    port = urlsplit(url).port
+    assert (
+        message
+        == f"Alpaca bars request for BTC/USD failed: TLS handshake with 127.0.0.1:{port} failed: wrong version number"
+    )
+    assert "HTTPSConnectionPool" not in message
+
+
+def test_the_cause_is_found_anywhere_in_the_exception_chain() -> None:
+    refused = ConnectionRefusedError(111, "Connection refused")
+    wrapper = OSError("new connection failed")
+    wrapper.__cause__ = refused
+    outer = ValueError(wrapper)  # as requests' ConnectionError holds urllib3's MaxRetryError in its args
+    assert (
+        network_cause(outer, "https://data.example:8443", 30)
+        == "connection refused by data.example:8443 (is anything listening there?)"
+    )
+    timed_out = ValueError(TimeoutError("read timed out"))
+    assert network_cause(timed_out, "https://data.example", 30) == "timed out after 30 s reaching data.example:443"
+    assert network_cause(ValueError("bad"), "https://data.example", 30) is None

@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+from PIL import Image
+from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.servers import ROOT, get, running_api
 from tests.test_hourly_api import HOURLY_LABELS, LAST_BAR
@@ -25,6 +27,10 @@ FLAGS = [
     "--disable-sync",
 ]
 OUTPUT = ROOT / "test-output"
+REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => console.error(
+  "CSP violation: " + event.effectiveDirective + " blocked " + (event.blockedURI || "inline") +
+  (event.sourceFile ? " in " + event.sourceFile : "")
+));"""
 
 
 @contextmanager
@@ -36,10 +42,16 @@ def chart_page(model_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Page, lis
     with running_api(model_dir) as base, sync_playwright() as playwright:
         # A fresh profile each run, and no network besides the loopback server.
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, viewport={"width": 1200, "height": 1100}
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=FLAGS,
+            viewport={"width": 1200, "height": 1100},
+            accept_downloads=True,
         )
         try:
             page = browser.new_page()
+            # Every CSP violation, for the whole test, as a console error (Chromium logs most, not all, itself).
+            page.add_init_script(REPORT_CSP_VIOLATIONS)
             problems: list[str] = []
             page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if _is_problem(m) else None)
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -126,9 +138,97 @@ def test_an_hourly_pair_beside_a_daily_one_in_chromium(mixed_model_dir: Path, tm
         assert problems == []
 
 
+def test_the_chart_downloads_as_a_png_in_chromium(trained_model_dir: Path, tmp_path: Path) -> None:
+    with chart_page(trained_model_dir, tmp_path) as (base, page, problems):
+        response = page.goto(f"{base}/")
+        assert response is not None
+        assert "img-src 'self' data: blob:;" in response.headers["content-security-policy"]
+        page.wait_for_selector("body[data-pair=BTC-USD][data-ready=true]", timeout=20_000)
+        download_png(page, "BTC-USD-forecast.png", problems)
+        # The file is named after the pair shown.
+        page.select_option("#pair", "ETH-USD")
+        page.wait_for_selector("body[data-pair=ETH-USD][data-ready=true]", timeout=20_000)
+        download_png(page, "ETH-USD-forecast.png", problems)
+        assert problems == []
+
+
+def download_png(page: Page, filename: str, problems: list[str]) -> None:
+    """Click the modebar's camera; the file must be a PNG of the chart as drawn, saved under test-output/."""
+    try:
+        with page.expect_download(timeout=15_000) as info:
+            page.click("#chart .modebar-btn[data-title='Download plot as a PNG']")
+    except PlaywrightTimeoutError:
+        pytest.fail(f"no download of {filename}; the console said {problems}")
+    download = info.value
+    assert download.failure() is None
+    assert download.suggested_filename == filename
+    path = OUTPUT / filename
+    download.save_as(path)
+    data = path.read_bytes()
+    assert 10_000 < len(data) < 2_000_000, len(data)
+    # The signature, then IHDR first: length 13, its type, width and height (big-endian), bit depth, colour type.
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[8:16] == b"\x00\x00\x00\x0dIHDR"
+    width, height = int.from_bytes(data[16:20]), int.from_bytes(data[20:24])
+    drawn = page.evaluate("(l => [l.width, l.height])(document.getElementById('chart')._fullLayout)")
+    assert [width, height] == drawn and width > 0 and height > 0
+    # It decodes, and shows the chart: the forecast line's blue and the last bar's orange marker are in it.
+    with Image.open(path) as image:
+        assert image.size == (width, height)
+        colours = {rgb for _, rgb in image.convert("RGB").getcolors(width * height)}
+    assert {(0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E), (0xFF, 0xFF, 0xFF)} <= colours
+
+
+def test_old_data_is_a_banner_and_fresh_live_data_a_quiet_line_in_chromium(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    with chart_page(trained_model_dir, tmp_path) as (base, page, problems):
+        page.goto(f"{base}/")
+        page.wait_for_selector("body[data-pair=BTC-USD][data-ready=true]", timeout=20_000)
+        banner = page.locator("#data-line")
+        assert banner.is_visible()
+        assert banner.get_attribute("class") == "historical stale"
+        assert banner.get_attribute("role") == "status"
+        text = banner.text_content() or ""
+        assert re.search(r"its newest price closed \d+ days ago, at 2024-11-04T00:00:00Z", text), text
+        assert text.endswith("Train on live data for current dates: python train.py --source alpaca")
+        # A banner, not a grey line: filled, bordered and bold, so two-year-old data cannot be missed.
+        style = banner.evaluate(
+            "e => { const s = getComputedStyle(e);"
+            " return [s.backgroundColor, s.borderLeftWidth, s.fontWeight, e.getBoundingClientRect().height]; }"
+        )
+        assert style[0] not in ("rgba(0, 0, 0, 0)", "transparent") and style[1] == "6px" and style[2] == "600"
+        assert style[3] > 30
+        page.screenshot(path=str(OUTPUT / "chart-page-stale-banner.png"))
+
+        # A date past the range: the page shows the API's answer, which says why and what to do.
+        page.fill("#date", "2100-01-01")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#answer.error")
+        _, error, _ = get(f"{base}/predict/BTC-USD?date=2100-01-01")
+        assert page.text_content("#answer") == error["message"]
+        assert "train on live data for current dates: python train.py --source alpaca" in str(error["message"])
+        # A 4xx from the API is logged by Chromium as a failed resource load: that one is expected.
+        assert [p for p in problems if "status of 422" not in p] == []
+
+        # Fresh live data (/pairs rewritten in flight: the real server's clock cannot be set) is a quiet line.
+        def fresh_live(route: Route) -> None:
+            body = route.fetch().json()
+            for pair in body["pairs"]:
+                pair.update(live=True, source="alpaca", data_age_seconds=2 * 3600)
+            route.fulfill(json=body)
+
+        page.route("**/pairs", fresh_live)
+        page.reload()
+        page.wait_for_selector("body[data-pair=BTC-USD][data-ready=true]", timeout=20_000)
+        assert banner.get_attribute("class") == "live"
+        assert banner.text_content() == "Live data from Alpaca: the newest price it knows closed 2.0 h ago."
+        assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
+
+
 def fitted_at(base: str) -> str:
     _, model, _ = get(f"{base}/model")
-    return str(model["pairs"]["BTC/USD"]["fitted_at"])  # type: ignore[index]
+    return str(model["pairs"]["BTC-USD"]["fitted_at"])  # type: ignore[index]
 
 
 def closes(page: Page) -> list[float | None]:

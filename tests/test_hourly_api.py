@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from cryptopredict.artifact import PairModel, load_artifact
+from cryptopredict.artifact import PairModel, load_artifact, pair_name
 from cryptopredict.dates import format_utc
 from cryptopredict.serving.app import create_app
 from cryptopredict.serving.pairs import PairList
@@ -104,9 +104,9 @@ def test_an_hourly_pair_answers_365_days_ahead(hourly_client: FlaskClient) -> No
     assert year_on.get_json()["date"] == "2026-03-01T05:00:00Z"
     late = hourly_client.get("/predict/BTC-USD?date=2026-03-02T05:00:00Z")
     assert late.status_code == 422
-    assert late.get_json()["message"].endswith(
-        f"to 2026-03-01T05:00:00Z (last bar {LAST_BAR} plus the forecast horizon)"
-    )
+    message = late.get_json()["message"]
+    assert f"to 2026-03-01T05:00:00Z (last bar {LAST_BAR} plus the forecast horizon); " in message
+    assert message.endswith("train on live data for current dates: python train.py --source alpaca")
     [listed] = hourly_client.get("/pairs").get_json()["pairs"]
     assert listed["last_date"] == "2026-03-01T05:00:00Z"
 
@@ -145,8 +145,8 @@ def test_daily_and_hourly_pairs_side_by_side(mixed_client: FlaskClient, mixed_mo
     ]
     manifest = json.loads((mixed_model_dir / "manifest.json").read_text())
     model = mixed_client.get("/model").get_json()
-    assert model == manifest
-    assert {s: c["timeframe"] for s, c in model["pairs"].items()} == {"BTC/USD": "1Hour", "ETH/USD": "1Day"}
+    assert model == {**manifest, "pairs": {pair_name(s): card for s, card in manifest["pairs"].items()}}  # as /pairs
+    assert {p: c["timeframe"] for p, c in model["pairs"].items()} == {"BTC-USD": "1Hour", "ETH-USD": "1Day"}
     btc = mixed_client.get("/predict/BTC-USD/forecast").get_json()
     eth = mixed_client.get("/predict/ETH-USD/forecast").get_json()
     assert (btc["timeframe"], len(btc["points"]), btc["points"][0]["date"]) == ("1Hour", 505, "2025-02-15T05:00:00Z")

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cryptopredict.artifact import load_artifact, pair_name
 from cryptopredict.serving.app import create_app
+from cryptopredict.settings import SettingsError, read_app_config
 
 
 def samples(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -163,3 +164,43 @@ def test_security_headers(client: FlaskClient) -> None:
         assert headers["Referrer-Policy"] == "no-referrer", path
         is_html = headers["Content-Type"].startswith("text/html")
         assert ("Content-Security-Policy" in headers) == is_html, path
+
+
+def test_route_labels_are_the_openapi_paths(client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    client.get("/predict/ETH-USD?date=2024-12-01")
+    client.get("/predict/ETH%2FUSD/forecast?start=2024-11-01&end=2024-11-03")
+    logged = [json.loads(line)["route"] for line in capsys.readouterr().out.splitlines()]
+    assert logged == ["/predict/{pair}", "/predict/{pair}/forecast"]
+    documented = set(client.get("/openapi.json").get_json()["paths"])
+    labels = {dict(labels)["route"] for name, labels in samples(client) if name == "crypto_predict_http_requests_total"}
+    assert {"/predict/{pair}", "/predict/{pair}/forecast"} <= labels
+    assert labels - {"unmatched", "/metrics", "/openapi.json"} <= documented  # every other label is a documented path
+    assert not any("<" in label for label in labels)
+
+
+def test_probes_and_scrapes_can_be_left_out_of_the_access_log(
+    trained_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skipping = {"MODEL_DIR": str(trained_model_dir), "ACCESS_LOG_SKIP": ("/metrics", "/health", "/ready")}
+    client = create_app({**skipping, "MAX_MODEL_AGE_SECONDS": 0}).test_client()  # every model is stale: /ready 503
+    capsys.readouterr()
+    paths = ("/metrics", "/health", "/ready", "/bitcoin?date=2024-12-01")
+    assert [client.get(path).status_code for path in paths] == [200, 200, 503, 200]
+    logged = [(e["route"], e["status"]) for e in map(json.loads, capsys.readouterr().out.splitlines())]
+    assert logged == [("/ready", 503), ("/bitcoin", 200)]  # a failing probe is still logged
+    health = (("method", "GET"), ("route", "/health"), ("status", "200"))
+    assert samples(client)[("crypto_predict_http_requests_total", health)] == 1  # still counted
+    # By default every request is logged, probes included.
+    default = create_app({"MODEL_DIR": str(trained_model_dir)}).test_client()
+    capsys.readouterr()
+    default.get("/health")
+    default.get("/metrics")
+    assert [json.loads(line)["route"] for line in capsys.readouterr().out.splitlines()] == ["/health", "/metrics"]
+
+
+def test_the_access_log_skip_list_is_read_from_the_environment() -> None:
+    assert read_app_config({"ACCESS_LOG_SKIP": " /metrics, /health ,"}) == {"ACCESS_LOG_SKIP": ("/metrics", "/health")}
+    assert read_app_config({"ACCESS_LOG_SKIP": "  "}) == {}
+    with pytest.raises(SettingsError, match="'metrics' is not a path"):
+        read_app_config({"ACCESS_LOG_SKIP": "/health,metrics"})

@@ -21,6 +21,8 @@ from typing import TypeVar
 
 import pytest
 
+from cryptopredict.serving.server import clickable_url
+from cryptopredict.settings import read_server_options
 from tests.servers import ROOT, free_port, get, running_api, start, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -267,3 +269,32 @@ def test_a_read_only_model_folder_is_served(model_dir: Path) -> None:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
+
+
+def test_the_server_binds_the_loopback_by_default_and_honours_host() -> None:
+    assert read_server_options({}).host == "127.0.0.1"
+    assert read_server_options({"HOST": " "}).host == "127.0.0.1"
+    assert read_server_options({"HOST": "0.0.0.0"}).host == "0.0.0.0"  # what the Dockerfile sets
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:9000/"),
+        ("localhost", "http://localhost:9000/"),
+        ("::1", "http://[::1]:9000/"),
+        ("0.0.0.0", "http://127.0.0.1:9000/ (listening on all interfaces)"),
+        ("::", "http://127.0.0.1:9000/ (listening on all interfaces)"),
+    ],
+)
+def test_the_printed_url_can_be_opened(host: str, url: str) -> None:
+    assert clickable_url(host, 9000) == url
+
+
+def test_api_py_without_host_listens_on_the_loopback_and_prints_that_url(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "stdout.log"
+    with log.open("w") as stdout, running_api(trained_model_dir, stdout, HOST="") as base:
+        assert get(f"{base}/health")[0] == 200
+    assert f"api: listening on {base}/" in log.read_text().splitlines()

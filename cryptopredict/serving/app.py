@@ -10,11 +10,13 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from cryptopredict.artifact import load_artifact
+from cryptopredict.artifact import Artifact, load_artifact, pair_name
+from cryptopredict.dates import format_utc
 from cryptopredict.serving import docs, page, pairs, predictions, status
 from cryptopredict.serving.http import JsonApi
 from cryptopredict.serving.limits import install_limits
 from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
+from cryptopredict.serving.predictions import HISTORICAL_SOURCES
 from cryptopredict.settings import (
     DEFAULT_MAX_DATA_AGE_SECONDS,
     DEFAULT_MAX_MODEL_AGE_SECONDS,
@@ -30,15 +32,35 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MODEL_AGE_SECONDS": DEFAULT_MAX_MODEL_AGE_SECONDS,  # /ready answers 503 past this
     "MAX_DATA_AGE_SECONDS": DEFAULT_MAX_DATA_AGE_SECONDS,  # ... or once a live pair's newest bar is older
     "ACCESS_LOG": True,
+    "ACCESS_LOG_SKIP": (),  # routes whose successful answers are not logged, e.g. ("/metrics", "/health")
     "API_TITLE": "Crypto Predict API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "API_SPEC_OPTIONS": {
-        "info": {"description": "Price predictions with a calibrated band, from a model retrained every six hours."}
-    },
+    # info.description is written by create_app from the loaded models: it says only what this instance serves.
+    "API_SPEC_OPTIONS": {},
 }
+
+
+def describe_service(artifact: Artifact) -> str:
+    """The OpenAPI description: where each pair's data comes from, and whether it is retrained or ends somewhere."""
+    live: list[str] = []
+    historical: dict[tuple[str, int, int], list[str]] = {}  # pairs trained together share source and dates
+    for pair in artifact.pairs.values():
+        name = pair_name(pair.symbol)
+        if pair.live:
+            live.append(name)
+        else:
+            historical.setdefault((pair.source_kind, pair.forecast.last_bar, pair.forecast.end), []).append(name)
+    parts = [f"{', '.join(live)}: retrained every six hours on live Alpaca bars"] if live else []
+    for (kind, last_bar, end), names in historical.items():
+        source = HISTORICAL_SOURCES.get(kind, f"{kind} data")
+        parts.append(
+            f"{', '.join(names)}: trained on historical data ({source}) ending {format_utc(last_bar)[:10]}; "
+            f"not retrained, so dates after {format_utc(end)} are refused (train on live data for current dates)"
+        )
+    return "Price predictions with a calibrated band. " + ". ".join(parts) + "."
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,6 +73,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     artifact = load_artifact(Path(app.config["MODEL_DIR"]))
     app.extensions["artifact"] = artifact
+    spec_options = dict(app.config["API_SPEC_OPTIONS"])  # a copy: DEFAULTS is shared by every app
+    spec_options["info"] = {"description": describe_service(artifact), **spec_options.get("info", {})}
+    app.config["API_SPEC_OPTIONS"] = spec_options
 
     install_observability(app, artifact)
     install_limits(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -30,6 +31,7 @@ _ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _LOGGED_TARGET_CHARS = 512
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 UNMATCHED_ROUTE = "unmatched"  # scanners' paths would make one series each
+_RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")  # <pair:pair>, <int(min=1):n> or <name>
 
 bp = Blueprint("metrics", __name__)
 
@@ -142,6 +144,13 @@ class Metrics:
         series[1].observe(seconds)
 
 
+@functools.cache  # one per rule: the app has a handful
+def openapi_path(rule: str) -> str:
+    """Flask's rule as the OpenAPI document writes the path (/predict/<pair:pair> -> /predict/{pair}): the route
+    label of metrics and the access log, and what ACCESS_LOG_SKIP names."""
+    return _RULE_VARIABLE.sub(r"{\1}", rule)
+
+
 def new_request_id() -> str:
     """128 random bits in hex, like a uuid4 without the object."""
     return os.urandom(16).hex()
@@ -159,13 +168,15 @@ def finish_request(response: Response) -> Response:
     request_id = g.get("request_id") or new_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
     rule = request.url_rule
-    route = rule.rule if rule else UNMATCHED_ROUTE
+    route = openapi_path(rule.rule) if rule else UNMATCHED_ROUTE
     environ = request.environ  # read once: every `request.x` is a context-local lookup
     method = environ["REQUEST_METHOD"]
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.extensions["metrics"].observe(route, method, response.status_code, seconds)
     log = app.extensions["access_log"]
-    if log is not None:
+    # Probes and scrapes the operator chose to leave out; a failing one (4xx, 5xx) is still logged.
+    skipped = route in app.extensions["access_log_skip"] and response.status_code < 400
+    if log is not None and not skipped:
         query = environ.get("QUERY_STRING", "")
         target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
         now = time.time()
@@ -192,6 +203,7 @@ def install_observability(app: Flask, artifact: Artifact) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, start_request)
     app.after_request(finish_request)
     app.extensions["access_log"] = AccessLog() if app.config["ACCESS_LOG"] else None
+    app.extensions["access_log_skip"] = frozenset(app.config["ACCESS_LOG_SKIP"])
     app.register_blueprint(bp)
 
 

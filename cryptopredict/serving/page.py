@@ -16,9 +16,10 @@ ASSETS = {
 }
 PLOTLY_GZ = "vendor/plotly.min.js.gz"
 # Scripts only from this origin. Plotly writes <style> elements and inline style attributes as it draws, so
-# styles need 'unsafe-inline'; nothing else is loosened.
+# styles need 'unsafe-inline'; its "download plot as PNG" draws the chart's SVG from a blob: URL into a canvas, so
+# images may come from blob: (URLs only the page itself can mint); nothing else is loosened.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 

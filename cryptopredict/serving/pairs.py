@@ -33,9 +33,13 @@ EXAMPLE_PAIR = "ETH-USD"
 
 
 class PairConverter(BaseConverter):
-    """A pair in a path, written BASE-QUOTE (ETH-USD). Any segment matches, so an unknown pair gets the API's
-    own 404 naming the known ones; each app subclasses it with the pairs it serves, for the OpenAPI enum."""
+    """A pair in a path, written BASE-QUOTE (ETH-USD), the documented form, or BASE/QUOTE: the symbol the API
+    returns, slash encoded (ETH%2FUSD), which WSGI decodes to a slash before routing. Any segment (or two) matches,
+    so an unknown pair gets the API's own 404 naming the known ones; each app subclasses it with the pairs it
+    serves, for the OpenAPI enum."""
 
+    # A slash in the regex makes Werkzeug match it across segments (part_isolating is then False).
+    regex = r"[^/]+(?:/[^/]+)?"
     known: tuple[str, ...] = ()
 
 

@@ -31,9 +31,16 @@ class UtcDateTime(ma.fields.Field):
         "invalid": FORMAT_HINT,
     }
 
+    # The pattern allows a space as the offset's sign; clients reading the document should know why.
+    SPACE_AS_PLUS = (
+        "A space in place of the offset's `+` is read as `+`: an unencoded `+` in a query string "
+        "(2025-01-01T18:30:00+02:00, as curl and browsers send it) arrives as a space."
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         # The OpenAPI document gets the exact syntax the parser accepts.
         metadata = {"type": "string", "pattern": DATE_PATTERN, "maxLength": MAX_LENGTH, **kwargs.pop("metadata", {})}
+        metadata["description"] = f"{metadata.get('description', '')}. {self.SPACE_AS_PLUS}".lstrip(". ")
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
@@ -93,15 +100,47 @@ FORECAST_DESCRIPTION = (
 )
 
 
-def abort_out_of_range(table: ForecastTable, name: str, moment: float) -> NoReturn:
-    abort(
-        422,
-        message=(
-            f"{name} {format_utc(moment)} is outside the range this model answers: "
-            f"{format_utc(table.start)} to {format_utc(table.end)} "
-            f"(last bar {format_utc(table.last_bar)} plus the forecast horizon)"
-        ),
+HISTORICAL_SOURCES = {"embedded": "the embedded history", "csv": "a CSV file"}  # by the card's source.kind
+LIVE_TRAINING = "python train.py --source alpaca"
+
+
+def span_words(seconds: float) -> str:
+    """A span for people, rounded down: hours up to two days, days after that ("5 hours", "752 days")."""
+    if seconds < 2 * 86_400:
+        hours = max(0, int(seconds // 3_600))
+        return f"{hours} hour{'' if hours == 1 else 's'}"
+    days = int(seconds // 86_400)
+    return f"{days} days"
+
+
+def data_story(pair: PairModel, table: ForecastTable) -> str:
+    """Why the range ends where it does: the pair's data, its age, and for historical data how to get current dates."""
+    newest = format_utc(pair.newest_close)
+    age = span_words(pair.data_age_seconds())
+    if pair.live:
+        return (
+            f"its newest bar closed {age} ago ({newest}) and the range ends "
+            f"{span_words(table.end - table.last_bar)} after that bar; each retraining moves it forward"
+        )
+    source = HISTORICAL_SOURCES.get(pair.source_kind, f"{pair.source_kind} data")
+    return (
+        f"this model was trained on {source}, whose newest price is from {newest} ({age} old); "
+        f"train on live data for current dates: {LIVE_TRAINING}"
     )
+
+
+def abort_out_of_range(table: ForecastTable, name: str, moment: float) -> NoReturn:
+    """422 naming the range; past its end, also where the data ends, how old it is and how to get current dates."""
+    message = (
+        f"{name} {format_utc(moment)} is outside the range this model answers: "
+        f"{format_utc(table.start)} to {format_utc(table.end)} "
+        f"(last bar {format_utc(table.last_bar)} plus the forecast horizon)"
+    )
+    # The callers hold the table only; the pair (its source and age) is the one serving this table.
+    pair = current_app.extensions["artifact"].find(table.symbol)
+    if moment > table.end and pair is not None:
+        message += f"; {data_story(pair, table)}"
+    abort(422, message=message)
 
 
 def find_pair(artifact: Artifact, name: str) -> PairModel:

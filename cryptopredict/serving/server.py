@@ -17,6 +17,7 @@ from cryptopredict.settings import ServerOptions
 
 _POLL_SECONDS = 0.05
 _IDLE_SECONDS = 0.25
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # "listen on every interface": not an address to browse to
 
 
 def serve(app: Flask, options: ServerOptions) -> None:
@@ -42,7 +43,7 @@ def serve(app: Flask, options: ServerOptions) -> None:
     access_log = app.extensions.get("access_log")
     if access_log is not None:
         access_log.start_batching()
-    print(f"api: listening on http://{server.effective_host}:{server.effective_port}", flush=True)
+    print(f"api: listening on {clickable_url(str(server.effective_host), int(server.effective_port))}", flush=True)
     while not stopping:
         wasyncore.loop(
             timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1
@@ -51,6 +52,13 @@ def serve(app: Flask, options: ServerOptions) -> None:
     if access_log is not None:
         access_log.flush()  # the lines of the requests finished while draining
     print("api: stopped", flush=True)
+
+
+def clickable_url(host: str, port: int) -> str:
+    """A URL a browser can open: a wildcard address is not one, so name the loopback and say what is bound."""
+    if host in WILDCARD_HOSTS:
+        return f"http://127.0.0.1:{port}/ (listening on all interfaces)"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def drain(server: TcpWSGIServer, grace_seconds: float) -> None:

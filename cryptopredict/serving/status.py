@@ -132,8 +132,26 @@ def get_ready() -> dict[str, Any]:
     }
 
 
+SERVED_PAIRS = (
+    "Each pair's model card, by the pair's path form (ETH-USD), as GET /pairs and /predict/{pair} spell it; "
+    "the card's `symbol` is ETH/USD"
+)
+# The manifest as /model serves it: the artifact on disk keys pairs by symbol (ETH/USD); the API spells a pair one
+# way everywhere, the path form. Named like the record, so the component stays `Manifest`.
+ServedManifest = type(
+    Manifest.__name__,
+    (schema_of(Manifest),),
+    {Manifest.pairs: field_of(Manifest.fields[Manifest.pairs], description=SERVED_PAIRS)},
+)
+
+
+def served_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with its pairs keyed by path form (ETH-USD) instead of symbol; the rest as published."""
+    return {**manifest, Manifest.pairs: {pair_name(s): card for s, card in manifest[Manifest.pairs].items()}}
+
+
 @blp.route("/model")
-@blp.response(200, schema_of(Manifest)())
+@blp.response(200, ServedManifest())
 def get_model() -> dict[str, Any]:
     """The manifest of the artifact being served: every pair's model card (for people and for deploy checks)"""
-    return current_app.extensions["artifact"].manifest
+    return served_manifest(current_app.extensions["artifact"].manifest)

@@ -41,6 +41,13 @@ def calibration_size(timeframe: Timeframe, h: int) -> int:
     return -(-bars // timeframe.origin_every)
 
 
+# choose_origins refuses a backtest with fewer scored refits than this (or than the plan asks for, if fewer).
+MIN_SCORED_REFITS = 24
+# A shrunk plan's scored span holds at least this many calibrated horizons (4 x 30 days): fewer non-overlapping
+# outcomes at the calibrated horizon would make the reported coverage noise.
+MIN_SCORED_HORIZONS = 4
+
+
 @dataclass(frozen=True)
 class BacktestPlan:
     """Where refits go: `scored` of them over the last `span_days`, after `warmup` used only to calibrate."""
@@ -54,6 +61,41 @@ class BacktestPlan:
     def for_timeframe(cls, timeframe: Timeframe) -> BacktestPlan:
         # An hourly fit costs ~50x a daily one: fewer refits keep a training run near a minute.
         return cls(scored=timeframe.backtest_refits, warmup=timeframe.backtest_refits // 2)
+
+    @classmethod
+    def smallest(cls, timeframe: Timeframe) -> BacktestPlan:
+        """The smallest plan `fit_plan` shrinks the default to: fewer bars than it needs are refused."""
+        return cls.for_timeframe(timeframe).shrunk(timeframe, _min_span_days(timeframe))
+
+    def shrunk(self, timeframe: Timeframe, span_days: int) -> BacktestPlan:
+        """This plan over a shorter span, keeping its refit density, never below MIN_SCORED_REFITS scored refits."""
+        scored = max(MIN_SCORED_REFITS, round(self.scored * span_days / self.span_days))
+        return replace(self, scored=scored, warmup=scored // 2, span_days=span_days)
+
+    def spacing(self) -> pd.Timedelta:
+        """Between refit origins: the scored ones spread over the span; warm-up ones sit before it, as far apart."""
+        return pd.Timedelta(days=self.span_days) / max(self.scored - 1, 1)
+
+    def lead(self, max_horizon: int, step: pd.Timedelta) -> pd.Timedelta:
+        """From the first (warm-up) refit origin to the last bar: warm-up, scored span, the horizon's outcomes."""
+        return step * max_horizon + pd.Timedelta(days=self.span_days) + self.spacing() * self.warmup
+
+    def bars_needed(self, timeframe: Timeframe) -> int:
+        """Bars of gapless history this plan needs: `min_fit_bars` before the first refit, then its lead."""
+        step = pd.Timedelta(seconds=timeframe.seconds)
+        return self.min_fit_bars + math.ceil(self.lead(timeframe.calibrated_bars, step) / step) + 1
+
+    def describe(self, timeframe: Timeframe) -> str:
+        """'120 scored and 60 warm-up refits over 730 days, 30 days of outcomes after the last, ...'"""
+        return (
+            f"{self.scored} scored and {self.warmup} warm-up refits over {self.span_days} days, "
+            f"{timeframe.horizon_label(timeframe.calibrated_bars)} of outcomes after the last origin, "
+            f"{self.min_fit_bars} bars before the first fit"
+        )
+
+
+def _min_span_days(timeframe: Timeframe) -> int:
+    return math.ceil(MIN_SCORED_HORIZONS * timeframe.calibrated_bars * timeframe.seconds / 86_400)
 
 
 @dataclass(frozen=True)
@@ -105,17 +147,15 @@ class BacktestError(ValueError):
 def choose_origins(bars: pd.DataFrame, plan: BacktestPlan, max_horizon: int, step: pd.Timedelta) -> list[int]:
     """Rows of the origins: evenly spread, each with `max_horizon` bars of outcome after it."""
     ds = bars["ds"]
-    last_origin_time = ds.iloc[-1] - step * max_horizon
-    span_start = last_origin_time - pd.Timedelta(days=plan.span_days)
-    # Warm-up origins sit before the scored span, at the same spacing.
-    spacing = (last_origin_time - span_start) / max(plan.scored - 1, 1)
-    first_time = span_start - spacing * plan.warmup
+    span_start = ds.iloc[-1] - step * max_horizon - pd.Timedelta(days=plan.span_days)
+    spacing = plan.spacing()
+    first_time = ds.iloc[-1] - plan.lead(max_horizon, step)
     earliest = ds.iloc[min(plan.min_fit_bars, len(ds) - 1)]
     if first_time < earliest:
         raise BacktestError(
             f"the backtest needs history from {first_time - (earliest - ds.iloc[0]):%Y-%m-%d} "
             f"({plan.scored} scored and {plan.warmup} warm-up refits over {plan.span_days} days); "
-            f"the history starts {ds.iloc[0]:%Y-%m-%d}: use an earlier --start or a shorter --backtest-span-days"
+            f"the history starts {ds.iloc[0]:%Y-%m-%d}"
         )
     # Rounded to the second: float spacing must not drop the last origin just before its bar.
     times = [(first_time + spacing * k).round("s") for k in range(plan.warmup + plan.scored)]
@@ -125,12 +165,72 @@ def choose_origins(bars: pd.DataFrame, plan: BacktestPlan, max_horizon: int, ste
         if row >= plan.min_fit_bars and (not positions or row > positions[-1]):
             positions.append(row)
     scored = [p for p in positions if ds.iloc[p] >= span_start - step]
-    if len(scored) < min(24, plan.scored):
+    needed = min(MIN_SCORED_REFITS, plan.scored)
+    if len(scored) < needed:
         raise BacktestError(
-            f"the backtest needs at least {min(24, plan.scored)} origins with {max_horizon} bars after each; "
+            f"the backtest needs at least {needed} origins with {max_horizon} bars after each; "
             f"the history ({ds.iloc[0]:%Y-%m-%d} to {ds.iloc[-1]:%Y-%m-%d}) allows {len(scored)}"
         )
     return positions
+
+
+def _fits(bars: pd.DataFrame, plan: BacktestPlan, timeframe: Timeframe) -> bool:
+    try:
+        choose_origins(bars, plan, timeframe.calibrated_bars, pd.Timedelta(seconds=timeframe.seconds))
+    except BacktestError:
+        return False
+    return True
+
+
+def fit_plan(
+    bars: pd.DataFrame, timeframe: Timeframe, plan: BacktestPlan | None, *, start: pd.Timestamp | None = None
+) -> tuple[BacktestPlan, str | None]:
+    """The plan to run on `bars`, and a line saying so when it is not the one asked for.
+
+    A plan given explicitly runs as given or is refused. With none given, the timeframe's default runs when the
+    history allows it; otherwise the largest shrunk plan that fits (fewer refits over a shorter span, the same
+    refit density, MIN_SCORED_REFITS scored refits at least, the gate still applied); below the smallest plan
+    the history is refused with the number of bars that plan needs. `start` is the first day the run asked for
+    (--start): an earlier one is suggested only when the history begins there, as otherwise it would not help.
+    """
+    ds = bars["ds"]
+    have = (
+        f"the history has {len(ds)} {'daily' if timeframe.unit == 'day' else timeframe.unit + 'ly'} bars "
+        f"({ds.iloc[0]:%Y-%m-%d} to {ds.iloc[-1]:%Y-%m-%d})"
+        if len(ds)
+        else "the history has no bars"
+    )
+    cut_by_start = start is not None and len(ds) > 0 and ds.iloc[0] - start < pd.Timedelta(seconds=timeframe.seconds)
+    earlier = "an earlier --start, or " if cut_by_start else ""
+    if plan is not None:
+        if len(ds) and _fits(bars, plan, timeframe):
+            return plan, None
+        raise BacktestError(
+            f"{have}; the backtest needs at least {plan.bars_needed(timeframe)} "
+            f"({plan.describe(timeframe)}): give it {earlier}a shorter --backtest-span-days, or leave out "
+            f"--backtest-refits and --backtest-span-days to let training choose a plan that fits"
+        )
+    default = BacktestPlan.for_timeframe(timeframe)
+    if len(ds) and _fits(bars, default, timeframe):
+        return default, None
+    smallest = BacktestPlan.smallest(timeframe)
+    step = pd.Timedelta(seconds=timeframe.seconds)
+    # Widest span first: the first plan that fits keeps the most scored refits.
+    for span_days in range(default.span_days - 1, smallest.span_days - 1, -1):
+        candidate = default.shrunk(timeframe, span_days)
+        # The lead check is choose_origins' first test, cheap enough to scan every span with.
+        room = ds.iloc[-1] - ds.iloc[min(candidate.min_fit_bars, len(ds) - 1)] if len(ds) else pd.Timedelta(0)
+        if candidate.lead(timeframe.calibrated_bars, step) <= room and _fits(bars, candidate, timeframe):
+            return candidate, (
+                f"{have}, fewer than the default backtest's {default.bars_needed(timeframe)}: "
+                f"backtest shrunk to {candidate.describe(timeframe)}"
+            )
+    more = "give it more history (an earlier --start)" if cut_by_start else "give it a longer history"
+    raise BacktestError(
+        f"{have}; the backtest needs at least {smallest.bars_needed(timeframe)} "
+        f"({smallest.describe(timeframe)}, its smallest honest plan; the default needs "
+        f"{default.bars_needed(timeframe)}): {more}"
+    )
 
 
 LevelFunction = Callable[[pd.DatetimeIndex], np.ndarray]
@@ -349,7 +449,7 @@ def backtest(
     bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: BacktestPlan | None = None, workers: int | None = None
 ) -> BacktestResult:
     """Run the backtest, choose the damping, score it, and calibrate the band for serving."""
-    plan = plan or BacktestPlan.for_timeframe(spec.timeframe)
+    plan = plan or BacktestPlan.for_timeframe(spec.timeframe)  # callers choose it with fit_plan first
     paths = run_origins(bars, ServiceForecaster(spec), spec.timeframe, plan, workers)
     matrix = PathMatrix.of(paths)
     damping = choose_damping(matrix, spec.timeframe)

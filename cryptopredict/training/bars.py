@@ -7,9 +7,11 @@ plus whichever of `open, high, low, volume` it has.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -57,8 +59,12 @@ def embedded_symbols() -> list[str]:
     return sorted(symbol_of(p.name.removesuffix(suffix)) for p in EMBEDDED_DIR.glob(f"*{suffix}"))
 
 
+# The header is line 1 of a CSV file, so the first data row (pandas' row 0) is line 2.
+FIRST_DATA_LINE = 2
+
+
 def read_csv_bars(path: Path) -> pd.DataFrame:
-    """Read `timestamp,close[,open,high,low,volume]` from a CSV file."""
+    """Read `timestamp,close[,open,high,low,volume]` from a CSV file, refusing a bad cell by its file line."""
     path = Path(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -70,15 +76,73 @@ def read_csv_bars(path: Path) -> pd.DataFrame:
     missing = [c for c in ("timestamp", "close") if c not in raw.columns]
     if missing:
         raise BarsError(f"{path}: missing column(s) {', '.join(missing)}; need timestamp,close")
+    stamps = raw["timestamp"].str.strip()
     frame = pd.DataFrame()
     try:
-        frame["ds"] = to_naive_utc_series(raw["timestamp"].str.strip())
-    except (ValueError, TypeError) as exc:
-        raise BarsError(f"{path}: column timestamp has a value that is not a date-time ({exc})") from None
+        frame["ds"] = to_naive_utc_series(stamps)
+    except (ValueError, TypeError):
+        raise BarsError(f"{path}: {_bad_timestamp(stamps)}") from None
     for column in ("close", *OPTIONAL_COLUMNS):
         if column in raw.columns:
             frame[column] = pd.to_numeric(raw[column].str.strip(), errors="coerce")
+    _check_file_rows(path, frame, raw["close"].str.strip())
     return frame
+
+
+def _line(row: int) -> int:
+    return row + FIRST_DATA_LINE
+
+
+def _bad_timestamp(stamps: pd.Series) -> str:
+    """Which line's timestamp cannot be read; pandas' own words only when no single cell is to blame."""
+    for row, text in enumerate(stamps):
+        if not text:
+            return f"line {_line(row)}: timestamp is empty"
+        try:
+            to_naive_utc_series(pd.Series([text]))
+        except (ValueError, TypeError):
+            return (
+                f'line {_line(row)}: timestamp "{text}" is not a date-time such as 2024-01-31 or 2024-01-31T00:00:00Z'
+            )
+    # Every cell parses alone: the column mixes formats (pandas infers one from the first cell and refuses others).
+    return f'column timestamp mixes date-time formats: write every one like line 2\'s "{stamps.iloc[0]}"'
+
+
+def find_disorder(ds: pd.Series) -> tuple[int, str] | None:
+    """The first row whose timestamp is not after the one before it, and how ("repeats" or goes back), or None."""
+    steps = ds.diff().iloc[1:]
+    bad = steps[steps <= pd.Timedelta(0)]
+    if bad.empty:
+        return None
+    row = int(bad.index[0])
+    return row, "repeats" if steps[row] == pd.Timedelta(0) else "goes back in time at"
+
+
+def _check_file_rows(path: Path, frame: pd.DataFrame, close_text: pd.Series) -> None:
+    """Timestamps strictly increasing and closes finite positive prices, named by file line and as written."""
+    ds = frame["ds"]
+    if ds.isna().any():  # pandas reads an empty cell as NaT rather than failing
+        raise BarsError(f"{path}: line {_line(int(ds.isna().to_numpy().argmax()))}: timestamp is empty")
+    disorder = find_disorder(ds)
+    if disorder:
+        row, kind = disorder
+        raise BarsError(
+            f"{path}: timestamps must be strictly increasing: line {_line(row)} {kind} {ds[row]:%Y-%m-%d %H:%M}"
+        )
+    close = frame["close"].to_numpy(dtype=float)
+    invalid = ~(np.isfinite(close) & (close > 0))
+    if invalid.any():
+        row = int(invalid.argmax())
+        text = close_text.iloc[row]
+        if not text:
+            what = "close is empty"
+        elif np.isnan(close[row]):
+            what = f'close "{text}" is not a number'
+        else:
+            what = f"close {text} is not a finite positive number"
+        raise BarsError(
+            f"{path}: close must be a finite positive price: line {_line(row)} ({ds[row]:%Y-%m-%d %H:%M}): {what}"
+        )
 
 
 def read_embedded_bars(symbol: str, timeframe: Timeframe) -> pd.DataFrame:
@@ -103,6 +167,7 @@ def fetch_alpaca_bars(
     """Every completed bar from `start` up to `now`, through the official SDK (it follows page tokens).
 
     No bars at all is an error unless `allow_empty` (one batch of a longer fetch may fall in a gap)."""
+    from alpaca.common.enums import BaseURL
     from alpaca.common.exceptions import APIError
     from alpaca.data.historical import CryptoHistoricalDataClient
     from alpaca.data.requests import CryptoBarsRequest
@@ -143,7 +208,8 @@ def fetch_alpaca_bars(
             f"(cut off in transit?): {_one_line(str(exc))}"
         ) from None
     except (RequestException, ValueError) as exc:
-        raise BarsError(f"Alpaca bars request for {symbol} failed: {_one_line(str(exc))}") from None
+        cause = network_cause(exc, options.url_override or BaseURL.DATA.value, options.timeout_seconds)
+        raise BarsError(f"Alpaca bars request for {symbol} failed: {cause or _one_line(str(exc))}") from None
     bars = barset.data.get(symbol, [])
     if not bars and allow_empty:
         return pd.DataFrame(
@@ -164,6 +230,58 @@ def fetch_alpaca_bars(
         }
     )
     return drop_incomplete(frame, timeframe, now)
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps, outermost first: requests' ConnectionError holds urllib3's MaxRetryError in its
+    args, which holds the real fault in `reason`, which was raised from the socket's error (`__cause__`)."""
+    chain: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return chain
+
+
+def network_cause(exc: BaseException, url: str, timeout_seconds: float) -> str | None:
+    """The cause of a failed request in words (name resolution, refused, timeout, TLS), or None if it is none."""
+    import ssl
+
+    from urllib3.exceptions import NameResolutionError, SSLError
+
+    address = urlsplit(url)
+    host = address.hostname or url
+    port = address.port or (443 if address.scheme == "https" else 80)
+    chain = _exception_chain(exc)
+    # The innermost fault decides: a refused connection also shows up as urllib3's NewConnectionError.
+    for fault in chain:
+        if isinstance(fault, (socket.gaierror, NameResolutionError)):
+            return f"could not resolve the host {host} (no network or DNS?)"
+    for fault in chain:
+        if isinstance(fault, ConnectionRefusedError):
+            return f"connection refused by {host}:{port} (is anything listening there?)"
+    for fault in chain:
+        if isinstance(fault, ssl.SSLError):
+            # OpenSSL's reason code ("WRONG_VERSION_NUMBER") in words; a certificate failure has its own message.
+            words = getattr(fault, "verify_message", None) or (fault.reason or "").replace("_", " ").lower()
+            return f"TLS handshake with {host}:{port} failed: {_one_line(words or str(fault))}"
+    for fault in chain:
+        if isinstance(fault, SSLError):
+            return f"TLS handshake with {host}:{port} failed: {_one_line(str(fault))}"
+    for fault in chain:
+        if isinstance(fault, TimeoutError):
+            return f"timed out after {timeout_seconds:g} s reaching {host}:{port}"
+    for fault in chain:
+        if isinstance(fault, (ConnectionResetError, ConnectionAbortedError)):
+            return f"the connection to {host}:{port} was reset"
+    for fault in chain:
+        if isinstance(fault, OSError) and fault.strerror:
+            return f"could not reach {host}:{port}: {fault.strerror}"
+    return None
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -237,20 +355,17 @@ def validate_bars(
     ds = frame["ds"]
     if ds.isna().any():
         raise BarsError(f"bar {int(ds.isna().to_numpy().argmax()) + 1} has no timestamp")
-    steps = ds.diff().iloc[1:]
-    bad = steps[steps <= pd.Timedelta(0)]
-    if not bad.empty:
-        row = int(bad.index[0])
-        kind = "repeats" if steps[row] == pd.Timedelta(0) else "goes back in time at"
-        raise BarsError(f"timestamps must be strictly increasing: row {row + 1} {kind} {ds[row]:%Y-%m-%d %H:%M}")
+    disorder = find_disorder(ds)
+    if disorder:
+        row, kind = disorder
+        raise BarsError(f"timestamps must be strictly increasing: bar {row + 1} {kind} {ds[row]:%Y-%m-%d %H:%M}")
     close = frame["close"].to_numpy(dtype=float)
     invalid = ~(np.isfinite(close) & (close > 0))
     if invalid.any():
         row = int(invalid.argmax())
-        raise BarsError(
-            f"close must be a finite positive price: "
-            f"row {row + 1} ({ds[row]:%Y-%m-%d %H:%M}) has {frame['close'][row]!r}"
-        )
+        value = close[row]
+        shown = "no close" if np.isnan(value) else f"close {float(value):.15g}"  # the number, never numpy's repr
+        raise BarsError(f"close must be a finite positive price: bar {row + 1} ({ds[row]:%Y-%m-%d %H:%M}) has {shown}")
     if now is not None:
         length = pd.Timedelta(seconds=timeframe.seconds)
         if naive_utc(now) - ds.iloc[-1] > 2 * length:

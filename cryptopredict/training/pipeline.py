@@ -20,7 +20,7 @@ import hashlib
 import json
 import platform
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -36,7 +36,6 @@ from cryptopredict.manifest import FORMAT, Gate, Manifest, PairCard, RunOutcome,
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
-    DEFAULT_MIN_ROWS,
     DEFAULT_MODEL_DIR,
     DEFAULT_PAIRS,
     DEFAULT_REFIT_AFTER_HOURS,
@@ -44,7 +43,7 @@ from cryptopredict.settings import (
     DEFAULT_WORKERS,
 )
 from cryptopredict.timeframe import DAY, HOUR, Timeframe, timeframe_of
-from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest
+from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest, fit_plan
 from cryptopredict.training.bars import (
     AlpacaOptions,
     BarsError,
@@ -71,6 +70,8 @@ from cryptopredict.training.model import (
 from cryptopredict.training.report import render_report
 
 RECORDED_PACKAGES = ("prophet", "cmdstanpy", "pandas", "numpy", "alpaca-py")
+# train.py refuses --data with other than one pair as an option error; fit_all keeps the check for other callers.
+ONE_PAIR_PER_FILE = "a CSV file holds one pair's bars: give exactly one pair with --pairs, e.g. --pairs BTC/USD"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class TrainSettings:
     start: dt.date = DEFAULT_START
     horizon_days: int = DEFAULT_HORIZON_DAYS
     interval: float = DEFAULT_INTERVAL
-    min_rows: int = DEFAULT_MIN_ROWS
+    min_rows: int | None = None  # a floor of your own; None: the backtest's need alone (checked before fitting)
     model_dir: Path = DEFAULT_MODEL_DIR
     until: dt.datetime | None = None  # an aware instant: train as if it were then
     report_path: Path | None = None
@@ -140,7 +141,9 @@ def load_bars(settings: TrainSettings, symbol: str, now: dt.datetime) -> tuple[p
         staleness_now = None
     frame = drop_incomplete(frame[frame["ds"] >= naive_utc(start)], timeframe, now)
     frame = align_to_grid(frame, timeframe)
-    return validate_bars(frame, timeframe=timeframe, min_rows=settings.min_rows, now=staleness_now), origin
+    # Without a floor of its own, one bar: how many the backtest needs is fit_plan's to say, in its own words.
+    min_rows = settings.min_rows if settings.min_rows is not None else 1
+    return validate_bars(frame, timeframe=timeframe, min_rows=min_rows, now=staleness_now), origin
 
 
 def package_versions() -> dict[str, str]:
@@ -169,6 +172,7 @@ class FittedPair:
     model: bytes
     band: bytes
     failures: list[str]
+    plan_note: str | None = None  # set when the backtest ran a smaller plan than the default
 
     def entry(self) -> PairEntry:
         names = pair_files(self.symbol)
@@ -212,7 +216,10 @@ def fit_pair(
 ) -> FittedPair:
     """Backtest, gate, fit and materialise one pair (in a worker process when pairs run in parallel)."""
     spec = ModelSpec(timeframe=settings.bar_timeframe)
-    result = backtest(bars, spec, settings.interval, settings.backtest_plan, workers=workers)
+    # Before any fit: a history too short for the backtest is refused (or the plan shrunk) at once.
+    start = pd.Timestamp(settings.start)
+    plan, plan_note = fit_plan(bars, settings.bar_timeframe, settings.backtest_plan, start=start)
+    result = backtest(bars, spec, settings.interval, plan, workers=workers)
     failures = find_failures(result.table, settings.gate)
     window = fit_window(bars, result.spec)
     model = fit_model(bars, result.spec)
@@ -242,7 +249,10 @@ def fit_pair(
         backtest=result.summary(),
         gate=Gate.make(**settings.gate.describe(), passed=not failures, failures=failures),
     )
-    return _finish(symbol, fit, table, serialise_model(model), result.band.to_json(result.spec.damping), failures, now)
+    fitted = _finish(
+        symbol, fit, table, serialise_model(model), result.band.to_json(result.spec.damping), failures, now
+    )
+    return replace(fitted, plan_note=plan_note)
 
 
 def reanchor_pair(
@@ -376,7 +386,7 @@ def fit_all(settings: TrainSettings, now: dt.datetime, stored: dict[str, PairEnt
     loaded: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = {}
     results: dict[str, PairWork | str] = {}
     if settings.data_path is not None and len(settings.pairs) != 1:
-        raise BarsError("a CSV file holds one pair: give exactly one with --pairs")
+        raise BarsError(ONE_PAIR_PER_FILE)
     for symbol in settings.pairs:
         try:
             loaded[symbol] = load_bars(settings, symbol, now)

@@ -5,6 +5,7 @@
 "use strict";
 
 const DAY_SECONDS = 86400;
+const STALE_DATA_SECONDS = DAY_SECONDS; // older data gets the banner; fresh live data a quiet line
 
 function percent(value, digits) {
   return value === null || value === undefined ? "n/a" : (100 * value).toFixed(digits) + " %";
@@ -74,11 +75,17 @@ function showModel(card, summary) {
     "Model " + card.model_version + ": " + update + " (fit on " + card.rows + " " + card.timeframe + " bars, " +
     card.first_bar + " to " + card.fit_last_bar + "). Newest bar " + card.last_bar + " (the anchor).";
   const data = document.getElementById("data-line");
-  data.className = summary.live ? "live" : "historical";
+  // Data older than a day is a banner: forecasts for "today" from it are long-range extrapolations.
+  const stale = summary.data_age_seconds > STALE_DATA_SECONDS;
+  data.className = (summary.live ? "live" : "historical") + (stale ? " stale" : "");
+  const lag = stale
+    ? ", at " + summary.newest_close + ": no newer bars have reached it; every date after that is a forecast."
+    : ".";
   data.textContent = summary.live
-    ? "Live data from Alpaca: the newest price it knows closed " + age(summary.data_age_seconds) + " ago."
+    ? "Live data from Alpaca: the newest price it knows closed " + age(summary.data_age_seconds) + " ago" + lag
     : "Historical data (" + describeSource(card) + "), not current: its newest price closed " +
-      age(summary.data_age_seconds) + " ago, at " + summary.newest_close + "; every date after that is a forecast.";
+      age(summary.data_age_seconds) + " ago, at " + summary.newest_close + "; every date after that is a forecast. " +
+      "Train on live data for current dates: python train.py --source alpaca";
   const bt = card.backtest;
   document.getElementById("backtest-scope").textContent =
     "Backtest against the naive forecast (the price stays where it is): " + bt.refits + " refits, forecasts from " +
@@ -150,7 +157,11 @@ function drawChart(range, summary) {
   Plotly.newPlot("chart", traces, {
     margin: { t: 20, r: 10 }, yaxis: { title: { text: range.symbol } }, legend: { orientation: "h" },
     xaxis: { hoverformat: summary.bar_seconds >= DAY_SECONDS ? "%Y-%m-%d" : "%Y-%m-%d %H:%M UTC" },
-  }, { displaylogo: false, responsive: true });
+  }, {
+    displaylogo: false, responsive: true,
+    // The modebar's camera saves "BTC-USD-forecast.png" (the CSP's img-src allows the blob: image it draws from).
+    toImageButtonOptions: { filename: summary.pair + "-forecast", format: "png" },
+  });
 }
 
 async function ask(event) {
@@ -179,7 +190,7 @@ async function showPair(pair) {
     return; // another pair was chosen while this one loaded
   }
   const summary = summaries[pair];
-  showModel(manifest.pairs[range.symbol], summary);
+  showModel(manifest.pairs[pair], summary); // /model keys pairs by path form, like /pairs
   suggestDate(summary);
   drawChart(range, summary);
   const url = new URL(window.location);
