@@ -15,7 +15,7 @@ from flask_smorest import abort
 
 from cryptopredict.artifact import Artifact, PairModel, pair_name
 from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, format_utc, parse_utc
-from cryptopredict.forecast import ForecastTable, OutOfRange
+from cryptopredict.forecast import OutOfRange
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.settings import BITCOIN
 from cryptopredict.timeframe import TIMEFRAMES
@@ -113,8 +113,9 @@ def span_words(seconds: float) -> str:
     return f"{days} days"
 
 
-def data_story(pair: PairModel, table: ForecastTable) -> str:
+def data_story(pair: PairModel) -> str:
     """Why the range ends where it does: the pair's data, its age, and for historical data how to get current dates."""
+    table = pair.forecast
     newest = format_utc(pair.newest_close)
     age = span_words(pair.data_age_seconds())
     if pair.live:
@@ -129,17 +130,16 @@ def data_story(pair: PairModel, table: ForecastTable) -> str:
     )
 
 
-def abort_out_of_range(table: ForecastTable, name: str, moment: float) -> NoReturn:
+def abort_out_of_range(pair: PairModel, name: str, moment: float) -> NoReturn:
     """422 naming the range; past its end, also where the data ends, how old it is and how to get current dates."""
+    table = pair.forecast
     message = (
         f"{name} {format_utc(moment)} is outside the range this model answers: "
         f"{format_utc(table.start)} to {format_utc(table.end)} "
         f"(last bar {format_utc(table.last_bar)} plus the forecast horizon)"
     )
-    # The callers hold the table only; the pair (its source and age) is the one serving this table.
-    pair = current_app.extensions["artifact"].find(table.symbol)
-    if moment > table.end and pair is not None:
-        message += f"; {data_story(pair, table)}"
+    if moment > table.end:
+        message += f"; {data_story(pair)}"
     abort(422, message=message)
 
 
@@ -162,7 +162,7 @@ def predict_at(pair: PairModel, moment: dt.datetime) -> dict[str, Any]:
     try:
         point = table.lookup(moment.timestamp())
     except OutOfRange:
-        abort_out_of_range(table, "date", moment.timestamp())
+        abort_out_of_range(pair, "date", moment.timestamp())
     return {
         "date": format_utc(point.epoch),
         "prediction": point.prediction,
@@ -243,7 +243,7 @@ def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetim
         try:
             table.require_inside(moment)
         except OutOfRange:
-            abort_out_of_range(table, name, moment)
+            abort_out_of_range(pair, name, moment)
     if first > last:
         abort(422, message=f"start {format_utc(first)} is after end {format_utc(last)}")
     rows = table.rows_between(first, last)
