@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,32 +256,29 @@ def network_cause(exc: BaseException, url: str, timeout_seconds: float) -> str |
 
     address = urlsplit(url)
     host = address.hostname or url
-    port = address.port or (443 if address.scheme == "https" else 80)
+    where = f"{host}:{address.port or (443 if address.scheme == 'https' else 80)}"
+
+    def tls_words(fault: BaseException) -> str:
+        # OpenSSL's reason code ("WRONG_VERSION_NUMBER") in words; a certificate failure has its own message.
+        reason = (getattr(fault, "reason", None) or "").replace("_", " ").lower()
+        words = getattr(fault, "verify_message", None) or reason
+        return f"TLS handshake with {where} failed: {_one_line(words or str(fault))}"
+
+    # In order: the innermost fault decides (a refused connection also shows up as urllib3's NewConnectionError).
+    rules: list[tuple[tuple[type[BaseException], ...], Callable[[BaseException], str | None]]] = [
+        ((socket.gaierror, NameResolutionError), lambda _: f"could not resolve the host {host} (no network or DNS?)"),
+        ((ConnectionRefusedError,), lambda _: f"connection refused by {where} (is anything listening there?)"),
+        ((ssl.SSLError,), tls_words),
+        ((SSLError,), lambda fault: f"TLS handshake with {where} failed: {_one_line(str(fault))}"),
+        ((TimeoutError,), lambda _: f"timed out after {timeout_seconds:g} s reaching {where}"),
+        ((ConnectionResetError, ConnectionAbortedError), lambda _: f"the connection to {where} was reset"),
+        ((OSError,), lambda fault: f"could not reach {where}: {fault.strerror}" if fault.strerror else None),
+    ]
     chain = _exception_chain(exc)
-    # The innermost fault decides: a refused connection also shows up as urllib3's NewConnectionError.
-    for fault in chain:
-        if isinstance(fault, (socket.gaierror, NameResolutionError)):
-            return f"could not resolve the host {host} (no network or DNS?)"
-    for fault in chain:
-        if isinstance(fault, ConnectionRefusedError):
-            return f"connection refused by {host}:{port} (is anything listening there?)"
-    for fault in chain:
-        if isinstance(fault, ssl.SSLError):
-            # OpenSSL's reason code ("WRONG_VERSION_NUMBER") in words; a certificate failure has its own message.
-            words = getattr(fault, "verify_message", None) or (fault.reason or "").replace("_", " ").lower()
-            return f"TLS handshake with {host}:{port} failed: {_one_line(words or str(fault))}"
-    for fault in chain:
-        if isinstance(fault, SSLError):
-            return f"TLS handshake with {host}:{port} failed: {_one_line(str(fault))}"
-    for fault in chain:
-        if isinstance(fault, TimeoutError):
-            return f"timed out after {timeout_seconds:g} s reaching {host}:{port}"
-    for fault in chain:
-        if isinstance(fault, (ConnectionResetError, ConnectionAbortedError)):
-            return f"the connection to {host}:{port} was reset"
-    for fault in chain:
-        if isinstance(fault, OSError) and fault.strerror:
-            return f"could not reach {host}:{port}: {fault.strerror}"
+    for kinds, describe in rules:
+        for fault in chain:
+            if isinstance(fault, kinds) and (words := describe(fault)):
+                return words
     return None
 
 
