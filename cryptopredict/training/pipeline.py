@@ -186,25 +186,29 @@ class PairEntry:
     card: dict[str, Any]
     files: dict[str, bytes]
 
+    def bar(self, name: str) -> dt.datetime:
+        """A bar start the card records (`last_bar`, `fit_last_bar`), naive UTC like the bars' `ds`."""
+        return naive_utc(parse_utc(self.card[name]))
+
     def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
         timeframe, interval = self.card[PairCard.timeframe], self.card[PairCard.interval]
         if timeframe != settings.bar_timeframe.name or interval != settings.interval:
             return f"the stored model is for {timeframe} bars and a {interval} band"
-        if naive_utc(parse_utc(self.card[PairCard.fit_last_bar])) > bars["ds"].iloc[-1]:
+        if self.bar(PairCard.fit_last_bar) > bars["ds"].iloc[-1]:
             return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
         return None
 
     def has_newer_bars(self, bars: pd.DataFrame) -> bool:
         """Whether `bars` reach past the bar the stored forecast is anchored at."""
-        return bool(bars["ds"].iloc[-1] > naive_utc(parse_utc(self.card[PairCard.last_bar])))
+        return bool(bars["ds"].iloc[-1] > self.bar(PairCard.last_bar))
 
     def refit_due(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why this pair must be refitted rather than re-anchored, or None.
 
         A fit is as old as the data it has not seen: the time from the last bar it saw to the newest bar (so a
         simulated run with --until ages it exactly as a live one would)."""
-        unseen = bars["ds"].iloc[-1] - naive_utc(parse_utc(self.card[PairCard.fit_last_bar]))
+        unseen = bars["ds"].iloc[-1] - self.bar(PairCard.fit_last_bar)
         hours = unseen.total_seconds() / 3600
         if hours >= settings.refit_after_hours:
             return f"the stored fit has not seen {hours:g} h of bars (refit after {settings.refit_after_hours:g} h)"
