@@ -64,22 +64,23 @@ def small_hourly_settings(model_dir: Path, **overrides: object) -> TrainSettings
     return TrainSettings(**values)  # type: ignore[arg-type]
 
 
+def train_every_pair(settings: TrainSettings) -> Path:
+    """Train, insisting every pair updated; the artifact's folder."""
+    result = train(settings)
+    assert result.reasons == [], result.reasons
+    return settings.model_dir
+
+
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model fitted once per session; tests that alter it work on a copy (see `model_dir`)."""
-    model_dir = tmp_path_factory.mktemp("artifact") / "model"
-    result = train(small_settings(model_dir))
-    assert result.reasons == [], result.reasons
-    return model_dir
+    return train_every_pair(small_settings(tmp_path_factory.mktemp("artifact") / "model"))
 
 
 @pytest.fixture(scope="session")
 def hourly_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An hourly BTC/USD model (365-day horizon) fitted once per session on the shared hourly bars."""
-    model_dir = tmp_path_factory.mktemp("hourly") / "model"
-    result = train(small_hourly_settings(model_dir))
-    assert result.reasons == [], result.reasons
-    return model_dir
+    return train_every_pair(small_hourly_settings(tmp_path_factory.mktemp("hourly") / "model"))
 
 
 @pytest.fixture(scope="session")
