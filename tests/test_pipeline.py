@@ -60,6 +60,7 @@ def test_a_run_six_hours_later_reanchors_the_stored_fit_at_the_newest_close(
 ) -> None:
     before, after = card_of(hourly_model_dir), card_of(reanchored_dir)
     assert (before["update"], after["update"]) == ("refit", "reanchor")
+    assert before["fitted_at"] == before["trained_at"]  # a refit's table is made with its fit: one instant
     for key in ("fitted_at", "fit_last_bar", "first_bar", "rows", "model", "backtest", "gate"):
         assert after[key] == before[key], key  # the same fit, its backtest and its verdict
     assert before["last_bar"] == before["fit_last_bar"] == "2025-03-01T05:00:00Z"

@@ -253,9 +253,8 @@ def fit_pair(
         backtest=result.summary(),
         gate=Gate.make(**settings.gate.describe(), passed=not failures, failures=failures),
     )
-    fitted = _finish(
-        symbol, fit, table, serialise_model(model), result.band.to_json(result.spec.damping), failures, now
-    )
+    band = result.band.to_json(result.spec.damping)
+    fitted = _finish(symbol, fit, table, serialise_model(model), band, failures, now, made_at=trained_at)
     return replace(fitted, plan_note=plan_note)
 
 
@@ -290,10 +289,13 @@ def _finish(
     failures: list[str],
     now: dt.datetime,
     update: Update = "refit",
+    made_at: dt.datetime | None = None,
 ) -> FittedPair:
-    """The card of a table made in this run (the fit's fields, stamped with this run's), and its files."""
+    """The card of a table made in this run (the fit's fields, stamped with this run's), and its files.
+
+    `made_at` (default: now) is when the table was made: a refit passes its fit's time, so the two agree."""
     forecast = table.to_json()
-    trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    trained_at = made_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     stamp = dict(
         model_version=f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(forecast).hexdigest()[:8]}",
         update=update,
