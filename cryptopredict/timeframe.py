@@ -50,8 +50,10 @@ class Timeframe:
         """When the bar starting at `bar_start` (epoch seconds) closes: its close is known from then on."""
         return bar_start + self.seconds
 
-    def on_grid(self, epoch: float) -> bool:
-        """Whether a bar may start at `epoch`: bars sit on multiples of their length since the Unix epoch (UTC)."""
+    def on_grid(self, epoch: Any) -> Any:
+        """Whether a bar may start at `epoch`: bars sit on multiples of their length since the Unix epoch (UTC).
+
+        Elementwise on a pandas Series of epoch seconds (bars.align_to_grid checks a whole column with it)."""
         return epoch % self.seconds == 0
 
     def alpaca(self) -> Any:

@@ -334,7 +334,7 @@ def align_to_grid(frame: pd.DataFrame, timeframe: Timeframe) -> pd.DataFrame:
             frame = frame.sort_values("ds", kind="stable").reset_index(drop=True)
             ds = frame["ds"]
     seconds = ds.astype("datetime64[s]").astype("int64")
-    off = seconds % timeframe.seconds != 0
+    off = ~timeframe.on_grid(seconds)  # elementwise: the grid rule is the timeframe's, applied to the column
     if off.any():
         row = int(off.to_numpy().argmax())
         raise BarsError(
