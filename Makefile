@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench bench-pairs freshness soak notebook chromium image-test
+.PHONY: serve train test lint clean quality bench bench-pairs freshness soak notebook chromium image-test \
+	lock release-rehearsal
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,3 +79,14 @@ notebook: $(VENV)/.dev-deps
 ## image-test: build the real Dockerfile with a private Docker daemon and run the container end to end (root)
 image-test:
 	bash scripts/image_test.sh
+
+## lock: the image's hash-locked requirements (requirements*.lock) from the pins, by uv; rerun after changing a pin
+LOCK := $(BIN)/uv pip compile --quiet --native-tls --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
+lock: $(VENV)/.dev-deps
+	$(LOCK) requirements-api.txt -o requirements-api.lock
+	$(LOCK) requirements.txt -o requirements.lock
+
+## release-rehearsal: push -> tag -> deploy -> verify with the workflow's scripts, all on loopback (root; ~10 min)
+release-rehearsal: $(VENV)/.deps
+	$(BIN)/python scripts/release_rehearsal.py --data $(SHARED_DATA)

@@ -286,7 +286,7 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
             )
         else:
             fate = "keeps its previous model" if outcome.status == "kept" else "has no previous model: left out"
-            if outcome.reanchored and outcome.served:
+            if outcome.reanchored and outcome.served and result.manifest is not None:
                 fate += f", re-anchored at its newest bar {outcome.served.card[PairCard.last_bar]}"
             print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)
     if result.report_path:

@@ -90,6 +90,15 @@ def bars_from_csv(path: Path, first: str, last: str) -> list[dict[str, Any]]:
     ]
 
 
+def earliest_starts(requests: list[dict[str, list[str]]]) -> dict[str, str]:
+    """The earliest `start` each symbol was asked for: how far back a run fetched."""
+    starts: dict[str, str] = {}
+    for query in requests:
+        symbol, start = query.get("symbols", ["?"])[0], query.get("start", ["?"])[0]
+        starts[symbol] = min(starts.get(symbol, start), start)
+    return starts
+
+
 @dataclass
 class FakeAlpaca:
     """Serves `bars` for `symbol` (and `series` for any others) in pages of `page_size`.

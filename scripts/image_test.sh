@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Build the real Dockerfile and run the container end to end, on a machine with no registry access for images:
-# starts a private Docker daemon (no bridge, no iptables, its own data root), builds a python:3.11-slim stand-in
-# base image with debootstrap, builds the image offline (SOURCE=embedded, UNTIL from scripts/run_instant.py as
-# the workflow computes it), runs it, checks /bitcoin, /pairs, the user, that prophet is absent, prints the
+# starts a private Docker daemon with a python:3.11-slim stand-in base (scripts/private_docker.sh), builds the
+# image offline (SOURCE=embedded, UNTIL from scripts/run_instant.py as the workflow computes it), runs it, checks /bitcoin, /pairs, the user, that prophet is absent, prints the
 # image size, and stops the daemon it started, by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,39 +11,12 @@ BASE=local/python:3.11-slim-bookworm
 IMAGE=crypto-predict:image-test
 mkdir -p "$WORK"
 
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq docker.io debootstrap >/dev/null
-fi
-
-dockerd --host "$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
-  --bridge=none --iptables=false --ip-forward=false --ip-masq=false >"$WORK/dockerd.log" 2>&1 &
-DAEMON=$!
 cleanup() {
   docker --host "$SOCK" rm -f crypto-predict-test >/dev/null 2>&1 || true
-  kill "$DAEMON" 2>/dev/null || true
-  wait "$DAEMON" 2>/dev/null || true
+  bash scripts/private_docker.sh stop "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 1 60); do docker --host "$SOCK" info >/dev/null 2>&1 && break; sleep 1; done
-docker --host "$SOCK" info >/dev/null
-
-# The stand-in base is re-imported each run, so it always carries this machine's trust settings.
-if true; then
-  ROOTFS="$WORK/rootfs"
-  if [ ! -x "$ROOTFS/usr/bin/python3.11" ]; then
-    rm -rf "$ROOTFS"
-    debootstrap --variant=minbase --include=python3.11,python3-pip,python3-venv,ca-certificates bookworm "$ROOTFS" >"$WORK/debootstrap.log"
-  fi
-  # Make it behave like the official python:3.11-slim image: `python` on PATH, pip allowed system-wide.
-  ln -sf /usr/bin/python3.11 "$ROOTFS/usr/local/bin/python"
-  rm -f "$ROOTFS"/usr/lib/python3*/EXTERNALLY-MANAGED
-  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
-  # Package-index traffic here goes through this machine's CA: give the stand-in base the same trust and pip
-  # settings the host has (the official base image needs nothing of the kind on a normal network).
-  cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
-  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$ROOTFS/etc/pip.conf"
-  tar -C "$ROOTFS" -c . | docker --host "$SOCK" import - "$BASE" >/dev/null
-fi
+bash scripts/private_docker.sh start "$WORK" >/dev/null
 
 # UNTIL as the workflow computes it, for a run at 06:17 on the embedded history's last day: training must use
 # only the bars closed by 06:00, so the last bar is the day before (the day of 2024-11-03 had not closed).

@@ -1,16 +1,20 @@
 """The version a workflow run ships: a push to main tags the next patch version; other runs reuse the commit's.
 
-Usage: python scripts/next_version.py --event EVENT [--tag]
-Prints `version=X.Y.Z` and `created=true|false` (for $GITHUB_OUTPUT). With --tag it creates the git tag
-`vX.Y.Z` on HEAD when a new version is due (the workflow pushes it).
+Usage: python scripts/next_version.py --event EVENT [--tag [--push REMOTE]]
+Prints `version=X.Y.Z` and `created=true|false` (and appends them to $GITHUB_OUTPUT when set). With --tag it
+creates the annotated tag `vX.Y.Z` on HEAD when a new version is due, as github-actions[bot]; with --push it
+pushes that tag to REMOTE.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 
+# The identity of the tags the workflow creates (GitHub's own bot account for actions).
+TAGGER = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -42,12 +46,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--event", required=True, help="github.event_name")
     parser.add_argument("--tag", action="store_true", help="create the tag on HEAD when a new version is due")
+    parser.add_argument("--push", metavar="REMOTE", help="push the created tag to REMOTE (with --tag)")
     args = parser.parse_args()
     version, created = choose_version(args.event, git("tag", "--points-at", "HEAD"), git("tag", "--list", "v*"))
     if created and args.tag:
-        git("tag", "-a", f"v{version}", "-m", f"v{version}")
-    print(f"version={version}")
-    print(f"created={'true' if created else 'false'}")
+        name, email = TAGGER
+        git("-c", f"user.name={name}", "-c", f"user.email={email}", "tag", "-a", f"v{version}", "-m", f"v{version}")
+        if args.push:
+            git("push", args.push, f"refs/tags/v{version}")
+    outputs = f"version={version}\ncreated={'true' if created else 'false'}\n"
+    print(outputs, end="")
+    if os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as handle:
+            handle.write(outputs)
     return 0
 
 

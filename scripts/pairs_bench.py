@@ -46,7 +46,7 @@ from cryptopredict.settings import DEFAULT_REFIT_AFTER_HOURS, DEFAULT_START  # n
 from cryptopredict.timeframe import HOUR  # noqa: E402
 from cryptopredict.training.barstore import OVERLAP_BARS  # noqa: E402
 from scripts.bench import SHARED_HOURLY  # noqa: E402
-from scripts.fake_alpaca import FakeAlpaca, bars_from_csv  # noqa: E402
+from scripts.fake_alpaca import FakeAlpaca, bars_from_csv, earliest_starts  # noqa: E402
 
 # Each pair's copy of the BTC/USD series is scaled by this, to a price level roughly its own.
 SCALES = {"BTC/USD": 1.0, "ETH/USD": 0.04, "SOL/USD": 0.002, "LTC/USD": 0.001, "LINK/USD": 0.0002}
@@ -95,10 +95,7 @@ def run_train(name: str, pairs: list[str], fake: FakeAlpaca, store: Path, model_
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     seconds = time.perf_counter() - began
     cpu_seconds = children_cpu_seconds() - cpu_before
-    starts: dict[str, str] = {}
-    for query in fake.requests:
-        symbol, start = query.get("symbols", ["?"])[0], query.get("start", ["?"])[0]
-        starts[symbol] = min(starts.get(symbol, start), start)
+    starts = earliest_starts(fake.requests)
     updates: dict[str, str] = {}
     backtests: dict[str, str] = {}
     if finished.returncode in (0, 4):

@@ -459,10 +459,11 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     cards = {symbol: entry.card for symbol, entry in served.items()}
     files = {name: data for entry in served.values() for name, data in entry.files.items()}
     # Pairs no longer configured are not carried over: the configuration says what is served.
-    # Published when any pair's forecast is new (an update, or a kept model re-anchored on newer bars: a failed
-    # refit must not leave the served forecast anchored at an old close), or, with no pair failing, when the
-    # configuration no longer lists a stored pair.
-    fresh = any(o.status == "updated" or o.reanchored for o in outcomes.values())
+    # Published when some pair updated (a kept model re-anchored on newer bars rides along: a failed refit must not
+    # leave that pair's forecast anchored at an old close), or, with no pair failing, when the configuration no
+    # longer lists a stored pair. When every pair fails, nothing is published and the run fails loudly: the
+    # release ships nothing, and the model being served stays as it is.
+    fresh = any(o.status == "updated" for o in outcomes.values())
     unfailing = all(o.status in ("updated", "unchanged") for o in outcomes.values())
     manifest = None
     if fresh or (unfailing and set(served) != set(stored)):

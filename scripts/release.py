@@ -1,0 +1,280 @@
+"""The release steps the deploy workflow runs, one subcommand each; `make release-rehearsal` runs the same ones.
+
+Usage: python3 scripts/release.py preflight
+       python3 scripts/release.py tags --image NAME --version X.Y.Z --stamp STAMP
+       python3 scripts/release.py previous-model --image NAME --dest DIR
+       python3 scripts/release.py card --image NAME@DIGEST --out DIR
+       python3 scripts/release.py deploy --image NAME@DIGEST [--attempts 3] [--wait 10]
+       python3 scripts/release.py verify --url URL --expected MODEL_VERSION [--timeout 600] [--interval 10]
+
+Standard library only (it runs on the runner's own Python); the docker CLI follows DOCKER_HOST. Values for later
+steps go to $GITHUB_OUTPUT (stdout when unset) and the model card to $GITHUB_STEP_SUMMARY. The deploy hook's URL
+holds Render's key, so it is read from the environment and never printed. Each failure is one line on stderr and
+a non-zero exit, before anything is pushed or deployed when it can be known then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+SERVICE_URL = "RENDER_SERVICE_URL"  # repository variable: where verify reads /model
+DEPLOY_HOOK_URL = "RENDER_DEPLOY_HOOK_URL"  # repository secret: Render's deploy hook, key included
+COLD_START = "COLD_START"  # repository variable: "true" lets a run start from scratch when `latest` cannot be read
+IMAGE_MODEL_DIR = "/app/model"  # the final stage's MODEL_DIR
+IMAGE_REPORT = "/app/model-report.html"  # the HTML model cards the final stage carries beside the model
+# What a registry answers for a tag it has never held; any other pull failure is not "no image yet".
+MODEL_CARD = Path(__file__).resolve().parent / "model_card.py"  # the job summary's Markdown
+NO_SUCH_TAG = ("manifest unknown", "not found", "no such manifest", "name unknown")
+
+
+class ReleaseError(RuntimeError):
+    """A release step that cannot go on; its message is the one line the run prints."""
+
+
+def write_outputs(values: Mapping[str, str]) -> None:
+    """Step outputs in $GITHUB_OUTPUT's format (a heredoc for multi-line values), or on stdout."""
+    lines = []
+    for key, value in values.items():
+        lines.append(f"{key}<<EOF\n{value}\nEOF" if "\n" in value else f"{key}={value}")
+    target = os.environ.get("GITHUB_OUTPUT")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def repository_of(image: str) -> str:
+    """ghcr.io/Owner/Repo:tag or …@sha256:… -> ghcr.io/owner/repo (registries want lower case)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name.rsplit(":", 1)[0]
+    return name.lower()
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise ReleaseError(f"docker {args[0]} failed: {last_line(result.stderr)}")
+    return result
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def copy_from_image(image: str, sources: Mapping[str, Path]) -> None:
+    """Copy paths out of an image (a container is created, never started)."""
+    container = docker("create", image, "true").stdout.strip()
+    try:
+        for source, destination in sources.items():
+            docker("cp", f"{container}:{source}", str(destination))
+    finally:
+        docker("rm", container, check=False)
+
+
+# --- the steps ---------------------------------------------------------------------------------------------------
+
+
+def check_preflight(env: Mapping[str, str]) -> None:
+    """Everything deploy and verify need, checked before anything is built or pushed."""
+    missing = []
+    for name, kind in ((SERVICE_URL, "repository variable"), (DEPLOY_HOOK_URL, "repository secret")):
+        value = env.get(name, "").strip()
+        if not value:
+            missing.append(f"{name} is not set (a {kind})")
+        elif urllib.parse.urlsplit(value).scheme not in ("http", "https") or not urllib.parse.urlsplit(value).netloc:
+            # The secret's value is never echoed, even when malformed.
+            shown = "its value" if name == DEPLOY_HOOK_URL else repr(value)
+            missing.append(f"{name}: {shown} is not an http(s) URL")
+    if missing:
+        raise ReleaseError("; ".join(missing) + ": nothing was built, pushed or deployed")
+
+
+def image_tags(image: str, version: str, stamp: str) -> list[str]:
+    """The three tags of a release: `latest` and `X.Y.Z` move; `X.Y.Z-<stamp>` names this build forever."""
+    repository = repository_of(image)
+    return [f"{repository}:latest", f"{repository}:{version}", f"{repository}:{version}-{stamp}"]
+
+
+def pull_previous_model(image: str, dest: Path, cold_start: bool) -> dict[str, str]:
+    """The model of `<image>:latest` copied to `dest`; with no such tag yet, nothing (every pair trains from
+    scratch). Any other failure (authentication, network, rate limit) stops the run: training from scratch then
+    would drop every pair that fails its gate from production."""
+    latest = f"{repository_of(image)}:latest"
+    pulled = docker("pull", "--quiet", latest, check=False)
+    if pulled.returncode != 0:
+        cause = last_line(pulled.stderr)
+        if any(words in cause.lower() for words in NO_SUCH_TAG) or cold_start:
+            print(f"release: {latest} cannot be read ({cause}): no model is being served yet, every pair is "
+                  "trained from scratch", file=sys.stderr)  # fmt: skip
+            return {"previous_digest": "", "previous_version": ""}
+        raise ReleaseError(
+            f"cannot read the model being served from {latest}: {cause}. Not training from scratch (a pair that "
+            f"failed its gate would leave production); rerun when the registry answers, or set {COLD_START}=true "
+            "for one run if no image was ever pushed"
+        )
+    digest = docker("image", "inspect", "--format", "{{index .RepoDigests 0}}", latest).stdout.strip()
+    if dest.exists():
+        raise ReleaseError(f"{dest} already exists: it would be mixed with the model from {latest}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    copy_from_image(latest, {IMAGE_MODEL_DIR: dest})
+    version = json.loads((dest / "manifest.json").read_text())["model_version"]
+    print(f"release: the model being served, {version}, from {digest}", file=sys.stderr)
+    return {"previous_digest": digest.rpartition("@")[2], "previous_version": version}
+
+
+def read_card(image: str, out: Path) -> dict[str, str]:
+    """The manifest and model report of the image that was pushed (by digest), so the summary, the uploaded
+    report and the version verify waits for all describe exactly what is deployed."""
+    if "@sha256:" not in image:
+        raise ReleaseError(f"{image} does not name a digest: the card must come from the exact image pushed")
+    docker("pull", "--quiet", image)
+    out.mkdir(parents=True, exist_ok=True)
+    copy_from_image(image, {f"{IMAGE_MODEL_DIR}/manifest.json": out, IMAGE_REPORT: out})
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        card = subprocess.run(
+            [sys.executable, str(MODEL_CARD), str(out / "manifest.json")], check=True, capture_output=True, text=True
+        ).stdout
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(f"{card}\nImage: `{image}`\n")
+    return {"model_version": json.loads((out / "manifest.json").read_text())["model_version"], "image": image}
+
+
+def trigger_deploy(image: str, hook_url: str, attempts: int, wait_seconds: float) -> str:
+    """POST Render's deploy hook with `imgURL` = the image by digest; retried on 5xx and network errors."""
+    if "@sha256:" not in image:
+        raise ReleaseError(f"{image} does not name a digest: Render would deploy whatever the tag points at then")
+    if not hook_url:
+        raise ReleaseError(f"{DEPLOY_HOOK_URL} is not set: nothing was deployed")
+    separator = "&" if urllib.parse.urlsplit(hook_url).query else "?"
+    url = f"{hook_url}{separator}imgURL={urllib.parse.quote(image, safe='')}"
+    answers = []
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=30) as response:
+                body = response.read(2_000).decode(errors="replace")
+            deploy = json.loads(body).get("deploy", {}).get("id", "") if body.startswith("{") else ""
+            print(f"release: Render accepted the deploy of {image}{f' ({deploy})' if deploy else ''}", file=sys.stderr)
+            return deploy
+        except urllib.error.HTTPError as error:
+            answers.append(f"HTTP {error.code}")
+            if error.code < 500:
+                break  # a wrong key or image URL is not fixed by asking again
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            reason = getattr(error, "reason", error)
+            answers.append(f"no answer ({type(reason).__name__})")  # the reason could quote the URL and its key
+        if attempt < attempts:
+            time.sleep(wait_seconds)
+    raise ReleaseError(
+        f"Render's deploy hook refused the deploy ({', '.join(answers)}): nothing was deployed, the previous "
+        "deployment keeps serving"
+    )
+
+
+def fetch_model_version(url: str, timeout: float) -> str:
+    """The `model_version` a service's /model reports, or what went wrong, in a few words."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/model", timeout=timeout) as response:
+            return str(json.loads(response.read()).get("model_version", ""))
+    except urllib.error.HTTPError as error:
+        return f"(HTTP {error.code})"
+    except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as error:
+        return f"({type(getattr(error, 'reason', error)).__name__})"
+
+
+def wait_for_version(
+    url: str,
+    expected: str,
+    timeout: float,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    read: Callable[[str, float], str] = fetch_model_version,
+) -> float:
+    """Poll `url`/model until it reports `expected`; the seconds it took. Never longer than `timeout`: each
+    request's own timeout is cut to what is left."""
+    if not url:
+        raise ReleaseError(f"{SERVICE_URL} is not set: cannot tell whether the deploy went live")
+    began = clock()
+    served = ""
+    while True:
+        left = timeout - (clock() - began)
+        if left <= 0:
+            break
+        served = read(url, min(10.0, left))
+        if served == expected:
+            return clock() - began
+        print(f"release: {url} serves {served or '(no version)'}, waiting for {expected}", file=sys.stderr)
+        left = timeout - (clock() - began)
+        if left <= 0:
+            break
+        sleep(min(interval, left))
+    raise ReleaseError(
+        f"{url} did not report model {expected} within {timeout:.0f} s (last: {served or 'no version'}); the "
+        "previous deployment keeps serving: check the deploy in Render's dashboard"
+    )
+
+
+# --- command line ------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("preflight", help=f"{SERVICE_URL} and {DEPLOY_HOOK_URL} are set, before anything is built")
+    tags = steps.add_parser("tags", help="the image tags of this release")
+    previous = steps.add_parser("previous-model", help="the model of <image>:latest, into --dest")
+    card = steps.add_parser("card", help="manifest and report of the pushed image, into --out; the job summary")
+    deploy = steps.add_parser("deploy", help=f"POST {DEPLOY_HOOK_URL} with imgURL=<image by digest>")
+    verify = steps.add_parser("verify", help="poll <url>/model until it reports the expected model_version")
+    for step in (tags, previous, card, deploy):
+        step.add_argument("--image", required=True)
+    tags.add_argument("--version", required=True)
+    tags.add_argument("--stamp", required=True)
+    previous.add_argument("--dest", type=Path, required=True)
+    card.add_argument("--out", type=Path, required=True)
+    deploy.add_argument("--attempts", type=int, default=3)
+    deploy.add_argument("--wait", type=float, default=10.0, help="seconds between attempts")
+    verify.add_argument("--url", default=os.environ.get(SERVICE_URL, ""))
+    verify.add_argument("--expected", required=True)
+    verify.add_argument("--timeout", type=float, default=600.0, help="seconds, all attempts included")
+    verify.add_argument("--interval", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    try:
+        if args.step == "preflight":
+            check_preflight(os.environ)
+            print(f"release: {SERVICE_URL} and {DEPLOY_HOOK_URL} are set", file=sys.stderr)
+        elif args.step == "tags":
+            write_outputs({"tags": "\n".join(image_tags(args.image, args.version, args.stamp))})
+        elif args.step == "previous-model":
+            cold_start = os.environ.get(COLD_START, "").strip().lower() == "true"
+            write_outputs(pull_previous_model(args.image, args.dest, cold_start))
+        elif args.step == "card":
+            write_outputs(read_card(args.image, args.out))
+        elif args.step == "deploy":
+            deploy_id = trigger_deploy(args.image, os.environ.get(DEPLOY_HOOK_URL, ""), args.attempts, args.wait)
+            write_outputs({"deploy_id": deploy_id})
+        else:
+            seconds = wait_for_version(args.url, args.expected, args.timeout, args.interval)
+            print(f"release: {args.url} serves {args.expected} ({seconds:.0f} s after the deploy)", file=sys.stderr)
+    except ReleaseError as error:
+        print(f"release: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
