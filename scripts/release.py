@@ -1,7 +1,7 @@
 """The release steps the deploy workflow runs, one subcommand each; `make release-rehearsal` runs the same ones.
 
 Usage: python3 scripts/release.py preflight
-       python3 scripts/release.py tags --image NAME --version X.Y.Z --stamp STAMP
+       python3 scripts/release.py plan --image NAME --version X.Y.Z --stamp STAMP
        python3 scripts/release.py previous-model --image NAME --dest DIR
        python3 scripts/release.py card --image NAME@DIGEST --out DIR
        python3 scripts/release.py deploy --image NAME@DIGEST [--attempts 3] [--wait 10]
@@ -29,6 +29,16 @@ from pathlib import Path
 
 SERVICE_URL = "RENDER_SERVICE_URL"  # repository variable: where verify reads /model
 DEPLOY_HOOK_URL = "RENDER_DEPLOY_HOOK_URL"  # repository secret: Render's deploy hook, key included
+# What a run builds, from the environment (repository variables and the run's instant): build argument -> default.
+BUILD_SETTINGS = {
+    "SOURCE": "alpaca",
+    "PAIRS": "BTC/USD,ETH/USD,SOL/USD",
+    "TIMEFRAME": "",  # train.py's default for live data: hourly bars
+    "UNTIL": "",  # the run's instant, from scripts/run_instant.py
+    "GIT_COMMIT": "",
+    "TRAIN_OPTIONS": "",  # e.g. --refit-after-hours 0 (the workflow's "refit" input)
+    "ALPACA_DATA_URL": "",  # only the rehearsal's fake Alpaca
+}
 COLD_START = "COLD_START"  # repository variable: "true" lets a run start from scratch when `latest` cannot be read
 IMAGE_MODEL_DIR = "/app/model"  # the final stage's MODEL_DIR
 IMAGE_REPORT = "/app/model-report.html"  # the HTML model cards the final stage carries beside the model
@@ -102,10 +112,13 @@ def check_preflight(env: Mapping[str, str]) -> None:
         raise ReleaseError("; ".join(missing) + ": nothing was built, pushed or deployed")
 
 
-def image_tags(image: str, version: str, stamp: str) -> list[str]:
-    """The three tags of a release: `latest` and `X.Y.Z` move; `X.Y.Z-<stamp>` names this build forever."""
+def plan_build(image: str, version: str, stamp: str, env: Mapping[str, str]) -> dict[str, str]:
+    """What this run builds and pushes: the repository, the three tags (`latest` and `X.Y.Z` move;
+    `X.Y.Z-<stamp>` names this build forever) and the build arguments, one `KEY=value` per line."""
     repository = repository_of(image)
-    return [f"{repository}:latest", f"{repository}:{version}", f"{repository}:{version}-{stamp}"]
+    tags = [f"{repository}:latest", f"{repository}:{version}", f"{repository}:{version}-{stamp}"]
+    arguments = [f"{key}={env.get(key, '').strip() or default}" for key, default in BUILD_SETTINGS.items()]
+    return {"repository": repository, "tags": "\n".join(tags), "build_args": "\n".join(arguments)}
 
 
 def pull_previous_model(image: str, dest: Path, cold_start: bool) -> dict[str, str]:
@@ -235,15 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     steps = parser.add_subparsers(dest="step", required=True)
     steps.add_parser("preflight", help=f"{SERVICE_URL} and {DEPLOY_HOOK_URL} are set, before anything is built")
-    tags = steps.add_parser("tags", help="the image tags of this release")
+    plan = steps.add_parser("plan", help="the repository, tags and build arguments of this run's image")
     previous = steps.add_parser("previous-model", help="the model of <image>:latest, into --dest")
     card = steps.add_parser("card", help="manifest and report of the pushed image, into --out; the job summary")
     deploy = steps.add_parser("deploy", help=f"POST {DEPLOY_HOOK_URL} with imgURL=<image by digest>")
     verify = steps.add_parser("verify", help="poll <url>/model until it reports the expected model_version")
-    for step in (tags, previous, card, deploy):
+    for step in (plan, previous, card, deploy):
         step.add_argument("--image", required=True)
-    tags.add_argument("--version", required=True)
-    tags.add_argument("--stamp", required=True)
+    plan.add_argument("--version", required=True)
+    plan.add_argument("--stamp", required=True)
     previous.add_argument("--dest", type=Path, required=True)
     card.add_argument("--out", type=Path, required=True)
     deploy.add_argument("--attempts", type=int, default=3)
@@ -257,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.step == "preflight":
             check_preflight(os.environ)
             print(f"release: {SERVICE_URL} and {DEPLOY_HOOK_URL} are set", file=sys.stderr)
-        elif args.step == "tags":
-            write_outputs({"tags": "\n".join(image_tags(args.image, args.version, args.stamp))})
+        elif args.step == "plan":
+            write_outputs(plan_build(args.image, args.version, args.stamp, os.environ))
         elif args.step == "previous-model":
             cold_start = os.environ.get(COLD_START, "").strip().lower() == "true"
             write_outputs(pull_previous_model(args.image, args.dest, cold_start))

@@ -66,7 +66,13 @@ SIX_HOURS = dt.timedelta(hours=6)
 # moved forward (52 and 104 weeks, keeping weekday and hour) at other price levels.
 PAIR_SERIES = {"BTC/USD": (0, 1.0), "ETH/USD": (52, 0.04), "SOL/USD": (104, 0.002)}
 VERIFY_SECONDS = 180  # a healthy deploy here goes live within seconds
-STALLED_VERIFY_SECONDS = 30  # step e's verify, which is meant to run out
+STALLED_VERIFY_SECONDS = 30
+# The classic builder's deprecation notice, which ends every docker build's stderr here (no buildx on this machine).
+LEGACY_BUILDER_NOTICE = (
+    "legacy builder is deprecated",
+    "Install the buildx component",
+    "docs.docker.com/go/buildx",
+)  # step e's verify, which is meant to run out
 
 
 @dataclass
@@ -144,6 +150,8 @@ class Rehearsal:
         self.work.mkdir(parents=True, exist_ok=True)
         subprocess.run(["bash", str(ROOT / "scripts/private_docker.sh"), "start", str(self.docker_dir)], check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
+        for container in docker_out(self, "ps", "--all", "--quiet").split():
+            docker_out(self, "rm", "--force", container)  # left by an interrupted rehearsal
         self.start_registry()
         bars = {}
         for symbol, (weeks, scale) in PAIR_SERIES.items():
@@ -211,8 +219,9 @@ class Rehearsal:
         with (self.work / "rehearsal.log").open("a") as log:
             log.write(f"\n### {run.name} / {name}: exit {result.returncode}\n{result.stdout}\n{result.stderr}\n")
         if result.returncode != 0:
-            lines = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
-            raise StepFailed(name, lines[-1] if lines else f"exit {result.returncode}")
+            lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+            said = [line for line in lines if not any(words in line for words in LEGACY_BUILDER_NOTICE)]
+            raise StepFailed(name, said[-1] if said else f"exit {result.returncode}")
         outputs = read_outputs(outputs_file)
         run.outputs.update(outputs)
         return outputs
@@ -245,17 +254,17 @@ class Rehearsal:
             self.step(run, "previous-model",
                       [*release, "previous-model", "--image", self.image, "--dest", "data/previous-model"])  # fmt: skip
             local = f"rehearsal-build:{run.outputs['stamp']}"
-            build_args = {
-                "PYTHON_IMAGE": BASE_IMAGE, "SOURCE": "alpaca", "PAIRS": ",".join(PAIR_SERIES),
-                "UNTIL": run.outputs["until"], "GIT_COMMIT": git(self.workspace, "rev-parse", "HEAD").strip(),
-                "TRAIN_OPTIONS": train_options, "ALPACA_DATA_URL": self.fake_alpaca.url,
+            settings = {
+                "PAIRS": ",".join(PAIR_SERIES), "UNTIL": run.outputs["until"], "TRAIN_OPTIONS": train_options,
+                "GIT_COMMIT": git(self.workspace, "rev-parse", "HEAD").strip(), "ALPACA_DATA_URL": self.fake_alpaca.url,
             }  # fmt: skip
-            arguments = [word for key, value in build_args.items() for word in ("--build-arg", f"{key}={value}")]
-            self.step(run, "build", ["docker", "build", "--network", "host", *arguments, "-t", local, "."])
             version, stamp = run.outputs["version"], run.outputs["stamp"]
-            tags = self.step(
-                run, "tags", [*release, "tags", "--image", self.image, "--version", version, "--stamp", stamp]
-            )["tags"]
+            plan = [*release, "plan", "--image", self.image, "--version", version, "--stamp", stamp]
+            planned = self.step(run, "plan", plan, **settings)
+            arguments = [f"--build-arg=PYTHON_IMAGE={BASE_IMAGE}"]
+            arguments += [f"--build-arg={line}" for line in planned["build_args"].splitlines()]
+            self.step(run, "build", ["docker", "build", "--network", "host", *arguments, "-t", local, "."])
+            tags = planned["tags"]
             for tag in tags.splitlines():
                 self.step(run, "push", ["docker", "tag", local, tag])
                 self.step(run, "push", ["docker", "push", "--quiet", tag])
@@ -592,6 +601,7 @@ def main() -> int:
         print(f"release rehearsal: no hourly bars at {args.data}", file=sys.stderr)
         return 2
     began = time.monotonic()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, as on Ctrl-C
     rehearsal = Rehearsal(args.work, args.data)
     try:
         rehearsal.start()
