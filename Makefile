@@ -6,7 +6,7 @@ MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .PHONY: serve train test lint clean quality bench bench-pairs freshness soak notebook chromium image-test \
-	lock release-rehearsal
+	lock pin-base release-rehearsal
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,10 @@ LOCK := $(BIN)/uv pip compile --quiet --native-tls --generate-hashes --python-ve
 lock: $(VENV)/.dev-deps
 	$(LOCK) requirements-api.txt -o requirements-api.lock
 	$(LOCK) requirements.txt -o requirements.lock
+
+## pin-base: pin the Dockerfile's base (and the test job's container) to the digest python:3.11-slim-bookworm has now
+pin-base:
+	python3 scripts/pin_base.py
 
 ## release-rehearsal: push -> tag -> deploy -> verify with the workflow's scripts, all on loopback (root; ~10 min)
 release-rehearsal: $(VENV)/.deps

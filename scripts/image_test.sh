@@ -12,7 +12,6 @@ IMAGE=crypto-predict:image-test
 mkdir -p "$WORK"
 
 cleanup() {
-  docker --host "$SOCK" rm -f crypto-predict-test >/dev/null 2>&1 || true
   bash scripts/private_docker.sh stop "$WORK"
 }
 trap cleanup EXIT
@@ -27,25 +26,6 @@ docker --host "$SOCK" build --network host --build-arg PYTHON_IMAGE="$BASE" --bu
   --build-arg UNTIL="$UNTIL" --build-arg GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   -t "$IMAGE" .
 
-PORT=18080
-docker --host "$SOCK" run -d --name crypto-predict-test --network host -e PORT=$PORT "$IMAGE" >/dev/null
-for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
-answer=$(curl -fsS "http://127.0.0.1:$PORT/bitcoin?date=2025-01-01")
-echo "/bitcoin: $answer"
-echo "$answer" | python3 -c 'import json, sys; b = json.load(sys.stdin); assert b["prediction_low"] <= b["prediction"] <= b["prediction_high"], b'
-pairs=$(curl -fsS "http://127.0.0.1:$PORT/pairs")
-echo "/pairs: $pairs"
-echo "$pairs" | python3 -c 'import json, sys; p = json.load(sys.stdin)["pairs"]
-assert [(x["pair"], x["timeframe"], x["last_bar"]) for x in p] == [
-    ("BTC-USD", "1Day", "2024-11-02T00:00:00Z"), ("ETH-USD", "1Day", "2024-11-02T00:00:00Z")], p'
-echo "/predict/ETH-USD: $(curl -fsS "http://127.0.0.1:$PORT/predict/ETH-USD?date=2025-01-01")"
-user=$(docker --host "$SOCK" exec crypto-predict-test id -u)
-[ "$user" != 0 ] || { echo "the container runs as root"; exit 1; }
-echo "user id: $user"
-if docker --host "$SOCK" exec crypto-predict-test python -c "import prophet" 2>/dev/null; then
-  echo "prophet is in the final image"; exit 1
-fi
-echo "prophet: absent from the final image"
-docker --host "$SOCK" image inspect "$IMAGE" --format 'image size: {{.Size}} bytes' 
+DOCKER_HOST="$SOCK" bash scripts/check_image.sh "$IMAGE"
 docker --host "$SOCK" image inspect "$BASE" --format 'base image size: {{.Size}} bytes'
 echo "image-test: passed"

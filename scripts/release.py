@@ -159,10 +159,12 @@ def read_card(image: str, out: Path) -> dict[str, str]:
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         card = subprocess.run(
-            [sys.executable, str(MODEL_CARD), str(out / "manifest.json")], check=True, capture_output=True, text=True
-        ).stdout
+            [sys.executable, str(MODEL_CARD), str(out / "manifest.json")], capture_output=True, text=True
+        )
+        if card.returncode != 0:
+            raise ReleaseError(f"the model card of {image} cannot be written: {last_line(card.stderr)}")
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(f"{card}\nImage: `{image}`\n")
+            handle.write(f"{card.stdout}\nImage: `{image}`\n")
     return {"model_version": json.loads((out / "manifest.json").read_text())["model_version"], "image": image}
 
 

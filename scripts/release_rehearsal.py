@@ -234,7 +234,7 @@ class Rehearsal:
         self.runs[name] = run
         assert self.fake_alpaca is not None
         self.fake_alpaca.requests.clear()
-        release = [PYTHON, str(ROOT / "scripts/release.py")]
+        release = [PYTHON, "scripts/release.py"]  # the checkout's scripts, as the workflow runs them
         try:
             self.step(
                 run, "version", [PYTHON, "scripts/next_version.py", "--event", event, "--tag", "--push", "origin"]

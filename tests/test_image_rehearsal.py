@@ -37,7 +37,7 @@ def test_the_final_stage_is_parsed_as_expected() -> None:
     copies = [words for words in stage if words[0] == "COPY"]
     assert any(w[1].startswith("--from=") for w in copies)  # the model comes from the build stage
     copied = " ".join(" ".join(w) for w in copies)
-    for absent in ("training", "train.py", "tests", "train.ipynb", "requirements.txt ", "data"):
+    for absent in ("training", "train.py", "tests", "train.ipynb", "requirements.txt", "requirements.lock ", "data"):
         assert absent not in copied
     assert next(w for w in stage if w[0] == "USER")[1].split(":")[0].isdigit()  # a numeric, non-root user
 
@@ -54,8 +54,13 @@ def test_the_final_stage_serves_from_only_what_it_copies(mixed_model_dir: Path, 
         if words[0] != "COPY":
             continue
         if words[1].startswith("--from="):
-            # The build stage's artifact: the session's hourly and daily models stand in for it.
-            shutil.copytree(mixed_model_dir, app / words[-1].removeprefix("./"))
+            # The build stage's artifact (the session's hourly and daily models stand in for it) and its report.
+            source, destination = words[2:]
+            if source == "/build/model":
+                shutil.copytree(mixed_model_dir, app / destination.removeprefix("./"))
+            else:
+                assert source == "/build/model-report.html", source
+                (app / destination.removeprefix("./")).write_text("<html>the model cards</html>")
             continue
         *sources, destination = words[1:]
         target = app / destination.removeprefix("./")
@@ -68,12 +73,16 @@ def test_the_final_stage_serves_from_only_what_it_copies(mixed_model_dir: Path, 
                 shutil.copy(origin, target / origin.name if destination.endswith("/") else target)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # The final stage's own pip command (hash-locked), run in the app folder as its WORKDIR.
+    [install] = [words for words in final_stage(ROOT / "Dockerfile") if words[0] == "RUN" and "pip" in words]
+    pip_arguments = install[install.index("install") + 1 :]
+    assert "--require-hashes" in pip_arguments
     subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-r", str(app / "requirements-api.txt")],
+        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", *pip_arguments],
+        cwd=app,
         check=True,
         timeout=600,
-    )  # fmt: skip
+    )
     for heavy in ("prophet", "pandas", "alpaca", "numpy", "plotly"):
         probe = subprocess.run([str(venv / "bin/python"), "-c", f"import {heavy}"], capture_output=True)
         assert probe.returncode != 0, f"{heavy} is importable in the serving environment"
