@@ -39,9 +39,10 @@ RUN if [ -d data/previous-model ]; then cp -r data/previous-model /build/model; 
     GIT_COMMIT="${GIT_COMMIT}" PAIRS="${PAIRS}" ALPACA_DATA_URL="${ALPACA_DATA_URL}" python train.py \
         --source "${SOURCE}" ${TIMEFRAME:+--timeframe "${TIMEFRAME}"} ${UNTIL:+--until "${UNTIL}"} ${TRAIN_OPTIONS} \
         --bar-store /build/data/cache/bars.sqlite --model-dir /build/model --report /build/model-report.html \
-    || [ "$?" -eq 4 ]; \
-    [ -f /build/model-report.html ] || echo "<p>No new bars and no refit due: the model is the one served before.</p>" \
-        >/build/model-report.html
+    || [ "$?" -eq 4 ]
+# A run with no new bars publishes nothing and writes no report; the image then carries the model it had before.
+RUN [ -f /build/model-report.html ] \
+    || echo "<p>No new bars and no refit due: the model is the one served before.</p>" >/build/model-report.html
 
 # What the workflow keeps from a run besides the image: the updated bar store (`--target run-outputs` with a local
 # output, or `docker create` + `docker cp` with the classic builder). Empty when the source is not Alpaca.

@@ -434,3 +434,31 @@ def test_pin_base_resolves_the_tags_index_digest_and_rewrites_both_places(tmp_pa
     assert f"ARG PYTHON_IMAGE=python:3.11-slim-bookworm@{digest}\n" in dockerfile
     assert yaml.safe_load(tests_workflow)["jobs"]["test"]["container"]["image"] == f"python:3.11-slim-bookworm@{digest}"
     assert pin_base.pin("python:3.11-slim-bookworm", digest, copies) == []  # already pinned
+
+
+def training_step() -> str:
+    """The shell command of the Dockerfile's RUN that trains, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.startswith("RUN ") and "train.py" in line]
+    return line.removeprefix("RUN ")
+
+
+@pytest.mark.parametrize(("exit_code", "build_goes_on"), [(0, True), (4, True), (3, False), (1, False), (2, False)])
+def test_the_training_step_fails_the_build_unless_train_py_published(
+    tmp_path: Path, exit_code: int, build_goes_on: bool
+) -> None:
+    # Docker runs a RUN with `sh -c` and stops the build on a non-zero status. A command appended after train.py
+    # with `;` once turned "no pair updated" (exit 3) into a pushed image; the rehearsal caught it, this keeps it.
+    python = tmp_path / "bin/python"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\necho "$@" > "{tmp_path}/arguments"\nexit {exit_code}\n')
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    build_args = {"SOURCE": "alpaca", "PAIRS": "", "TIMEFRAME": "", "UNTIL": "2026-11-25T06:00:00Z",
+                  "GIT_COMMIT": "", "TRAIN_OPTIONS": "--refit-after-hours 0", "ALPACA_DATA_URL": ""}  # fmt: skip
+    command = training_step().replace("/build/", f"{tmp_path}/build/")
+    env = {"PATH": f"{python.parent}:/usr/bin:/bin", **build_args}
+    result = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert (result.returncode == 0) == build_goes_on, result.stderr
+    arguments = (tmp_path / "arguments").read_text().split()
+    assert arguments[:3] == ["train.py", "--source", "alpaca"]
+    assert arguments[3:7] == ["--until", "2026-11-25T06:00:00Z", "--refit-after-hours", "0"]
