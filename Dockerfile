@@ -39,7 +39,7 @@ RUN if [ -d data/previous-model ]; then cp -r data/previous-model /build/model; 
     GIT_COMMIT="${GIT_COMMIT}" PAIRS="${PAIRS}" ALPACA_DATA_URL="${ALPACA_DATA_URL}" python train.py \
         --source "${SOURCE}" ${TIMEFRAME:+--timeframe "${TIMEFRAME}"} ${UNTIL:+--until "${UNTIL}"} ${TRAIN_OPTIONS} \
         --bar-store /build/data/cache/bars.sqlite --model-dir /build/model --report /build/model-report.html \
-    || [ "$?" -eq 4 ]
+    || { status=$?; [ "$status" -eq 4 ] || exit "$status"; }
 # A run with no new bars publishes nothing and writes no report; the image then carries the model it had before.
 RUN [ -f /build/model-report.html ] \
     || echo "<p>No new bars and no refit due: the model is the one served before.</p>" >/build/model-report.html

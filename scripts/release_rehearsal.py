@@ -179,9 +179,8 @@ class Rehearsal:
             f"http:\n  addr: 127.0.0.1:{self.registry_port}\n"
         )
         if not shutil.which("docker-registry"):
-            subprocess.run(
-                ["apt-get", "install", "-y", "-qq", "docker-registry"], check=True, stdout=subprocess.DEVNULL
-            )
+            for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "docker-registry"]):
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         log = (self.work / "registry.log").open("ab")
         self.registry = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
         wait_for(lambda: http_json(f"http://127.0.0.1:{self.registry_port}/v2/") is not None, "the registry")
@@ -219,8 +218,11 @@ class Rehearsal:
         with (self.work / "rehearsal.log").open("a") as log:
             log.write(f"\n### {run.name} / {name}: exit {result.returncode}\n{result.stdout}\n{result.stderr}\n")
         if result.returncode != 0:
-            lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-            said = [line for line in lines if not any(words in line for words in LEGACY_BUILDER_NOTICE)]
+            said = [
+                line.strip()
+                for line in (result.stderr.strip() or result.stdout).splitlines()
+                if line.strip() and not any(words in line for words in LEGACY_BUILDER_NOTICE)
+            ]
             raise StepFailed(name, said[-1] if said else f"exit {result.returncode}")
         outputs = read_outputs(outputs_file)
         run.outputs.update(outputs)
