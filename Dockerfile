@@ -58,6 +58,7 @@ COPY api.py ./
 # The standard-library modules the serving side imports (not cryptopredict/training).
 COPY cryptopredict/__init__.py cryptopredict/settings.py cryptopredict/artifact.py cryptopredict/forecast.py \
      cryptopredict/timeframe.py cryptopredict/dates.py cryptopredict/manifest.py cryptopredict/files.py \
+     cryptopredict/track.py \
      ./cryptopredict/
 COPY cryptopredict/serving ./cryptopredict/serving
 COPY --from=build /build/model ./model

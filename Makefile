@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve train test lint clean quality bench bench-pairs freshness soak notebook chromium image-test \
+.PHONY: serve train test lint clean quality bench bench-pairs bench-scale bench-track freshness soak notebook chromium redis-server image-test \
 	lock pin-base release-rehearsal
 
 $(BIN)/python:
@@ -25,6 +25,12 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "the browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
+# The shared rate-limit test starts a real redis-server on loopback (Debian's package).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "the shared rate-limit test needs Debian's redis-server: sudo apt-get install redis-server" >&2; exit 1; fi; }
+
 ## serve: install, train on the embedded history if there is no model yet, serve on 127.0.0.1:$$PORT (8080)
 serve: $(VENV)/.deps
 	@test -f $(MODEL_DIR)/manifest.json || $(BIN)/python train.py --model-dir $(MODEL_DIR)
@@ -35,7 +41,7 @@ train: $(VENV)/.deps
 	$(BIN)/python train.py --model-dir $(MODEL_DIR) $(ARGS)
 
 ## test: install the test tools, lint, run the whole suite
-test: $(VENV)/.dev-deps chromium lint
+test: $(VENV)/.dev-deps chromium redis-server lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
@@ -61,6 +67,16 @@ bench: $(VENV)/.deps
 ## later (warm store, re-anchor) and a week later (weekly refit), each against 3 minutes
 bench-pairs: $(VENV)/.deps
 	$(BIN)/python scripts/pairs_bench.py --json pairs-bench.json
+
+## bench-scale: train.py on ten hourly pairs (fake Alpaca on loopback) serially, on the local pool and on a Dask
+## LocalCluster of one and two workers: speedups as ratios, and the wall time modelled for 1 to 16 workers
+bench-scale: $(VENV)/.deps
+	$(BIN)/python scripts/bench_scale.py --json bench-scale.json
+
+## bench-track: the track record's size for a full year of hourly points, and a chain of six-hourly runs on
+## SHARED_DATA: scoring time per run and the record's summary table
+bench-track: $(VENV)/.deps
+	$(BIN)/python scripts/track_bench.py --data $(SHARED_DATA) --json track-bench.json
 
 ## freshness: replay 168 six-hourly runs (12 blocks, 2024-06..2025-10) on SHARED_DATA's hourly bars through train.py's
 ## pipeline and the API, against the daily design, the naive forecast and the band's nominal coverage

@@ -17,13 +17,18 @@ from pathlib import Path
 
 from cryptopredict.artifact import symbol_of
 from cryptopredict.dates import parse_utc
+from cryptopredict.forecast import LEVELS, coverage_of, levels_text
 from cryptopredict.manifest import Backtest, Manifest, ModelDescription, PairCard
 from cryptopredict.timeframe import DAY, HOUR, TIMEFRAMES, Timeframe, timeframe_of
+from cryptopredict.track import DriftRules
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
+from cryptopredict.training.cluster import SCHEDULER_ENV, ClusterError
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.pipeline import ONE_PAIR_PER_FILE, TrainResult, TrainSettings, default_timeframe, train
+
+COVERAGES = tuple(coverage_of(level) for level in LEVELS)  # what --interval may be
 
 EXIT_PARTIAL = 4
 EXIT_GATE = 3
@@ -90,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     defaulted: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
         ("--start", dt.date.fromisoformat, defaults.start, "first day of history to train on, YYYY-MM-DD"),
         ("--horizon-days", int, defaults.horizon_days, "how far past the last bar the API answers"),
-        ("--interval", float, defaults.interval, "nominal coverage of the band"),
+        (
+            "--interval",
+            float,
+            defaults.interval,
+            f"nominal coverage of the default band (the API's default level), one of {', '.join(map(str, COVERAGES))}",
+        ),
         ("--workers", int, defaults.workers, "processes: pairs are fitted in parallel, or one pair's backtest is"),
         (
             "--gate-max-mape-ratio",
@@ -110,9 +120,35 @@ def build_parser() -> argparse.ArgumentParser:
             gate.max_coverage,
             "refuse a model whose band covers a larger share of outcomes than this",
         ),
+        (
+            "--gate-max-coverage-gap",
+            float,
+            gate.max_coverage_gap,
+            # argparse formats help with %: the levels' "%" is written "%%".
+            f"refuse a model whose band at any level ({levels_text().replace('%', '%%')}) covers a share of outcomes "
+            "further than this "
+            "from its nominal coverage, or than two standard errors of it over the horizon's independent outcomes "
+            "if wider",
+        ),
     )
     for flag, kind, value, text in defaulted:
         parser.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
+    drift = defaults.drift  # the track record's drift rules (cryptopredict/track.py), written into each record
+    drift_options: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
+        ("--drift-max-mape-ratio", float, drift.max_mape_ratio, "flag a pair degraded above this live MAPE ratio"),
+        ("--drift-min-coverage", float, drift.min_coverage, "... or below this live band coverage"),
+        ("--drift-max-coverage", float, drift.max_coverage, "... or above this live band coverage"),
+        ("--drift-window-days", int, drift.window_days, "the drift rules judge the newest points within these days"),
+    )
+    for flag, kind, value, text in drift_options:
+        parser.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
+    minimums = ", ".join(f"{tf.drift_min_points} for {tf.name}" for tf in TIMEFRAMES.values())
+    parser.add_argument(
+        "--drift-min-points",
+        type=int,
+        default=drift.min_points,
+        help=f"no drift verdict with fewer points than this in the window (default: the timeframe's, {minimums})",
+    )
     parser.add_argument(
         "--min-rows",
         type=int,
@@ -175,6 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=os.environ.get(SCHEDULER_ENV) or defaults.scheduler,
+        help=(
+            "a Dask scheduler (tcp://HOST:PORT): the pairs and their backtest refits run as tasks on its cluster, "
+            f"whose workers import this repository with the same packages; --workers is then unused "
+            f"(default: ${SCHEDULER_ENV}, else local processes)"
+        ),
+    )
+    parser.add_argument(
         "--model-dir",
         type=Path,
         default=Path(os.environ.get("MODEL_DIR") or defaults.model_dir),
@@ -206,14 +252,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.data and len(args.pairs) != 1:
         parser.error(f"--data: {ONE_PAIR_PER_FILE}")  # exits 2, like every other bad option
 
-    if not 0 < args.interval < 1:
-        print("train: --interval must be between 0 and 1", file=sys.stderr)
+    if args.interval not in COVERAGES:
+        print(f"train: --interval must be one of {', '.join(map(str, COVERAGES))}: a band level", file=sys.stderr)
         return 2
     if args.workers < 1:
         print("train: --workers must be at least 1", file=sys.stderr)
         return 2
     if args.refit_after_hours < 0:
         print("train: --refit-after-hours must be 0 or more", file=sys.stderr)
+        return 2
+    drift = DriftRules(
+        args.drift_max_mape_ratio,
+        args.drift_min_coverage,
+        args.drift_max_coverage,
+        args.drift_window_days,
+        args.drift_min_points,
+    )
+    if problems := drift.problems():
+        print(f"train: drift rules: {'; '.join(problems)}", file=sys.stderr)
         return 2
     source = "csv" if args.data else args.source
     args.timeframe = timeframe_of(args.timeframe) if args.timeframe else default_timeframe(source)
@@ -232,9 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         report_path=args.report,
         git_commit=os.environ.get("GIT_COMMIT") or None,
         backtest_plan=choose_plan(args),
-        gate=GateThresholds(args.gate_max_mape_ratio, args.gate_min_coverage, args.gate_max_coverage),
+        gate=GateThresholds(
+            args.gate_max_mape_ratio, args.gate_min_coverage, args.gate_max_coverage, args.gate_max_coverage_gap
+        ),
         workers=args.workers,
+        scheduler=args.scheduler or None,
         refit_after_hours=args.refit_after_hours,
+        drift=drift,
         alpaca=AlpacaOptions(
             api_key=os.environ.get("ALPACA_API_KEY") or None,
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
@@ -245,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         result = train(settings)
-    except BarsError as exc:  # a run-wide problem; a pair's own bars or backtest failing is in its outcome
+    # A run-wide problem (a pair's own bars or backtest failing is in its outcome), or a cluster that failed:
+    # nothing is published before every pair's work is back.
+    except (BarsError, ClusterError) as exc:
         print(f"train: {exc}; the current model is unchanged", file=sys.stderr)
         return 1
     return report(result, settings)
@@ -289,6 +351,10 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
             if outcome.reanchored and outcome.served and result.manifest is not None:
                 fate += f", re-anchored at its newest bar {outcome.served.card[PairCard.last_bar]}"
             print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)
+        if outcome.symbol in result.track:
+            # Unpublished, the record stays as stored; the bars since are scored by the next run that publishes.
+            note = result.track[outcome.symbol] if result.manifest is not None else "as it was (nothing published)"
+            print(f"{outcome.symbol}: track record: {note}")
     if result.report_path:
         print(f"train: model cards written to {result.report_path}")
     if result.manifest is None and not result.reasons:

@@ -1,9 +1,10 @@
 """The model artifact: a folder of files plus a manifest with their checksums, published atomically.
 
 One artifact holds one model per pair: `<pair>.forecast.json` (what the server looks up), `<pair>.prophet.json`
-(Prophet's own JSON) and `<pair>.band.json` (the damping and the calibrated band), with each pair's model card
-under `pairs` in the manifest. The server reads only the forecast; the next training run re-anchors the stored
-Prophet model and band on the bars that closed since (see training/pipeline.py).
+(Prophet's own JSON), `<pair>.band.json` (the damping and the calibrated band) and `<pair>.record.json` (its track
+record, cryptopredict/track.py), with each pair's model card under `pairs` in the manifest. The server reads the
+forecast and the record; the next training run re-anchors the stored Prophet model and band on the bars that closed
+since, and scores the stored forecast against them (see training/pipeline.py and training/scoring.py).
 Both sides use this module, so it needs only the standard library.
 """
 
@@ -25,6 +26,7 @@ from cryptopredict.files import fsync_dir, write_synced
 from cryptopredict.forecast import ForecastTable
 from cryptopredict.manifest import FORMAT, Manifest, PairCard, Source, check_manifest
 from cryptopredict.timeframe import Timeframe, timeframe_of
+from cryptopredict.track import TrackRecord
 
 MANIFEST_FILE = "manifest.json"
 
@@ -50,14 +52,19 @@ class PairFiles:
     forecast: str  # the materialised forecast the server looks up
     prophet: str  # the fitted Prophet model, in Prophet's own JSON
     band: str  # the damping and the band's log-error quantiles per horizon
+    record: str  # the track record: the served forecasts scored against what happened (cryptopredict/track.py)
 
-    def all(self) -> tuple[str, str, str]:
+    def model(self) -> tuple[str, str, str]:
+        """The files that make the model: a training run needs all three to re-anchor it."""
         return self.forecast, self.prophet, self.band
+
+    def all(self) -> tuple[str, str, str, str]:
+        return *self.model(), self.record
 
 
 def pair_files(symbol: str) -> PairFiles:
     slug = pair_name(symbol).lower()
-    return PairFiles(f"{slug}.forecast.json", f"{slug}.prophet.json", f"{slug}.band.json")
+    return PairFiles(f"{slug}.forecast.json", f"{slug}.prophet.json", f"{slug}.band.json", f"{slug}.record.json")
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ class PairModel:
 
     card: dict[str, Any]
     forecast: ForecastTable
+    record: TrackRecord | None = None  # its track record (every pair of this format has one)
 
     @property
     def symbol(self) -> str:
@@ -202,6 +210,22 @@ def read_verified_files(model_dir: Path) -> tuple[dict[str, Any], dict[str, byte
     return manifest, contents
 
 
+def _read_record(model_dir: Path, contents: Mapping[str, bytes], symbol: str) -> TrackRecord:
+    """A pair's track record, checked against its pair; ArtifactError naming the file."""
+    name = pair_files(symbol).record
+    path = Path(model_dir) / name
+    if name not in contents:
+        raise ArtifactError(f"{Path(model_dir) / MANIFEST_FILE} lists no {name} for {symbol}")
+    try:
+        record = TrackRecord.from_json(contents[name])
+    except ValueError as exc:
+        raise ArtifactError(f"model file {path} is malformed: {exc}") from None
+    if record.symbol != symbol:
+        raise ArtifactError(f"model file {path} is malformed: it holds {record.symbol}, not {symbol}")
+    record.summary  # noqa: B018 - computed now, so /metrics and the track-record route cannot fail on it later
+    return record
+
+
 def load_artifact(model_dir: Path) -> Artifact:
     """Load what the server needs, refusing anything that fails its checksum."""
     manifest, contents = read_verified_files(model_dir)
@@ -222,9 +246,9 @@ def load_artifact(model_dir: Path) -> Artifact:
             raise ArtifactError(f"{manifest_path} lists no {forecast_name} for {symbol}")
         try:
             table = ForecastTable.from_json(contents[forecast_name])
-            pair = PairModel(card=card, forecast=table)
             if table.symbol != symbol:
                 raise ValueError(f"it holds {table.symbol}, not {symbol}")
+            pair = PairModel(card=card, forecast=table, record=_read_record(model_dir, contents, symbol))
             pair.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
             pair.timeframe  # noqa: B018
             pair.source_kind  # noqa: B018

@@ -22,7 +22,10 @@ from cryptopredict.timeframe import TIMEFRAMES
 
 # The artifact's format: which files a pair has and the records below. A server reads only its own format, so
 # a change to the records that an older server or training run could not read comes with a new number.
-FORMAT = 3  # 1: one pair per artifact; 2: no band file, no re-anchoring
+FORMAT = 5  # 1: one pair per artifact; 2: no band file, no re-anchoring; 3: one band level (80 %); 4: no track record
+# Older formats a training run still reads as its previous artifact: a format-4 pair has every model file, so it is
+# re-anchored (and its forecasts scored) as usual, and its track record starts with this run's points.
+PREVIOUS_FORMATS = (4,)
 
 DATE_TIME = "date-time"  # ISO 8601 UTC with a Z, to the second, as dates.format_utc writes it
 
@@ -182,13 +185,40 @@ class Source(Record):
     sha256 = Field(str, "The file's SHA-256, hex (embedded and csv only)", optional=True)
 
 
+class LevelScores(Record):
+    """The band of one level at one horizon: its nominal coverage against the share of outcomes it held"""
+
+    level = Field(int, "The band's level: its nominal coverage in percent (the API's `level`)", example=95)
+    nominal = Field(float, "The band's nominal coverage", example=0.95)
+    coverage = Field(float, "Share of outcomes inside the band; null when too few errors calibrate one", nullable=True)
+    width = Field(float, "Mean band width / forecast; null when too few errors calibrate a band", nullable=True)
+    tolerance = Field(
+        float,
+        "How far from `nominal` the gate let `coverage` fall: the gate's `max_coverage_gap`, or two standard errors "
+        "of a calibrated band's coverage over the horizon's `independent` outcomes if wider; null on the naive "
+        "forecast's bands, which the gate does not judge",
+        nullable=True,
+        example=0.07,
+    )
+
+
 class Scores(Record):
     """One forecast's scores at one horizon, over the scored origins"""
 
     mape = Field(float, "Mean absolute percentage error (0.05 = 5 %)")
     mase = Field(float, "Mean absolute error relative to naive")
-    coverage = Field(float, "Share of outcomes inside the band; null when too few errors calibrate one", nullable=True)
-    width = Field(float, "Mean band width / forecast; null when too few errors calibrate a band", nullable=True)
+    coverage = Field(
+        float,
+        "Share of outcomes inside the band of the card's `interval` (the default level); null when too few errors "
+        "calibrate one",
+        nullable=True,
+    )
+    width = Field(
+        float,
+        "Mean width / forecast of the band of the card's `interval`; null when too few errors calibrate a band",
+        nullable=True,
+    )
+    levels = Field(ListOf(LevelScores), "Every level's band, from the narrowest to the widest")
 
 
 class HorizonScores(Record):
@@ -197,6 +227,12 @@ class HorizonScores(Record):
     horizon = Field(int, "Bars ahead")
     unit = Field(str, "The bar's unit", enum=tuple(t.unit for t in TIMEFRAMES.values()), example="day")
     origins = Field(int, "Forecast origins scored at this horizon")
+    independent = Field(
+        int,
+        "Non-overlapping horizon-long windows among the origins whose band was scored: how many independent "
+        "outcomes the band coverage is measured on",
+        example=24,
+    )
     mape_ratio = Field(float, "Model MAPE / naive MAPE")
     model = Field(Scores, "The model's scores")
     naive = Field(Scores, "The last close, carried forward")
@@ -228,8 +264,11 @@ class Gate(Record):
     """The quality gate's thresholds and its verdict on the last refit"""
 
     max_mape_ratio = Field(float, "The largest model/naive MAPE ratio allowed at any horizon")
-    min_coverage = Field(float, "The smallest band coverage allowed at any horizon")
-    max_coverage = Field(float, "The largest band coverage allowed at any horizon")
+    min_coverage = Field(float, "The smallest coverage allowed for the band of the card's `interval`, at any horizon")
+    max_coverage = Field(float, "The largest coverage allowed for the band of the card's `interval`, at any horizon")
+    max_coverage_gap = Field(
+        float, "The largest distance allowed between each level's band coverage and its nominal one, at any horizon"
+    )
     passed = Field(bool, "Whether the model cleared every threshold")
     failures = Field(ListOf(str), "Every failed check, readable; empty when it passed")
 

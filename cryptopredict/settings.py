@@ -87,6 +87,8 @@ def read_app_config(environ: Mapping[str, str]) -> dict[str, object]:
         config["CORS_ORIGINS"] = [o.strip() for o in environ["CORS_ORIGINS"].split(",") if o.strip()]
     if environ.get("RATE_LIMIT", "").strip():
         config["RATE_LIMIT"] = environ["RATE_LIMIT"].strip()
+    if environ.get("RATE_LIMIT_STORAGE_URI", "").strip():
+        config["RATE_LIMIT_STORAGE_URI"] = environ["RATE_LIMIT_STORAGE_URI"].strip()  # checked by the app factory
     if environ.get("TRUSTED_PROXIES", "").strip():
         config["TRUSTED_PROXIES"] = read_int(environ, "TRUSTED_PROXIES", 0, minimum=0)
     if environ.get("MAX_MODEL_AGE_SECONDS", "").strip():

@@ -28,6 +28,12 @@ class Timeframe:
     origin_every: int  # in bars: a forecast origin at every bar whose close falls on a multiple of this
     range_before_bars: int  # GET .../forecast's default range: this many bars before the last bar ...
     range_after_bars: int  # ... to this many after it
+    # The track record's horizon buckets (see cryptopredict/track.py): (label, first, last) in bars ahead of the
+    # served forecast's anchor, inclusive; defined here once for the record, the API, /metrics and the summaries.
+    track_buckets: tuple[tuple[str, int, int], ...] = ()
+    # No drift verdict on fewer live points in the window: neighbouring bars share their errors, so a day of hourly
+    # points swings too much to page anyone on (a week of them, or three weeks of daily closes, does not).
+    drift_min_points: int = 24
 
     @property
     def calibrated_bars(self) -> int:
@@ -45,6 +51,13 @@ class Timeframe:
         if self.seconds < 86_400 and days and not rest:
             label += f" ({days} day{'' if days == 1 else 's'})"
         return label
+
+    def track_bucket(self, horizon: int) -> str | None:
+        """The label of the track-record bucket holding `horizon` bars ahead; None past the last one."""
+        for label, first, last in self.track_buckets:
+            if first <= horizon <= last:
+                return label
+        return None
 
     def closes_at(self, bar_start: float) -> float:
         """When the bar starting at `bar_start` (epoch seconds) closes: its close is known from then on."""
@@ -79,6 +92,8 @@ DAY = Timeframe(
     origin_every=1,
     range_before_bars=90,
     range_after_bars=30,
+    track_buckets=(("1 d", 1, 1), ("2-7 d", 2, 7), ("8-30 d", 8, 30)),
+    drift_min_points=21,
 )
 # Hourly fits see 120 days (a fit costs ~50x a daily one), the band is calibrated to 30 days (720 h) ahead, and
 # forecast origins sit every six hours, at the closes the six-hourly retrains anchor at (00, 06, 12, 18 UTC).
@@ -94,6 +109,8 @@ HOUR = Timeframe(
     origin_every=6,
     range_before_bars=14 * 24,
     range_after_bars=7 * 24,
+    track_buckets=(("1-6 h", 1, 6), ("6-24 h", 7, 24), ("1-7 d", 25, 168)),
+    drift_min_points=168,
 )
 TIMEFRAMES: dict[str, Timeframe] = {tf.name: tf for tf in (DAY, HOUR)}
 

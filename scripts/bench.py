@@ -181,6 +181,7 @@ def widen_artifact(model_dir: Path, count: int) -> list[str]:
     """Republish the artifact with `count` pairs: the trained ones plus relabelled copies of them."""
     from cryptopredict.artifact import pair_files, read_verified_files, write_artifact
     from cryptopredict.forecast import ForecastTable
+    from cryptopredict.track import TrackRecord
 
     manifest, contents = read_verified_files(model_dir)
     cards, files = dict(manifest["pairs"]), dict(contents)
@@ -193,6 +194,8 @@ def widen_artifact(model_dir: Path, count: int) -> list[str]:
             files[name_out] = contents[name_in]  # the Prophet model and the band, as they are
         table = dataclasses.replace(ForecastTable.from_json(contents[names_in.forecast]), symbol=symbol)
         files[names_out.forecast] = table.to_json()
+        record = TrackRecord.from_json(contents[names_in.record])  # the server checks each record names its pair
+        files[names_out.record] = dataclasses.replace(record, symbol=symbol).to_json()
         cards[symbol] = {**cards[source], "symbol": symbol}
     write_artifact(model_dir, files, {**{k: v for k, v in manifest.items() if k != "files"}, "pairs": cards})
     return list(cards)

@@ -9,9 +9,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cryptopredict.artifact import pair_files
 from cryptopredict.dates import parse_utc
 from cryptopredict.manifest import Backtest, Gate, Manifest, ModelDescription, PairCard, RunOutcome, Source
 from cryptopredict.timeframe import timeframe_of
+from cryptopredict.track import Drift, TrackRecord, TrackSummary, format_summary_markdown, verdict_line
 from cryptopredict.training.card import format_markdown
 
 
@@ -44,6 +46,22 @@ def describe(card: dict[str, Any]) -> str:
     )
 
 
+def track_record(model_dir: Path, symbol: str) -> str:
+    """The pair's track record (the forecasts served, scored against what happened) and its drift verdict."""
+    path = model_dir / pair_files(symbol).record
+    try:
+        summary = TrackRecord.from_json(path.read_bytes()).summary
+    except (OSError, ValueError) as exc:
+        return f"Track record: cannot be read ({exc})."
+    verdict = verdict_line(summary).split(": ", 1)[1]  # without the symbol: the heading names it
+    if summary[TrackSummary.drift][Drift.degraded]:
+        verdict = "**DEGRADED**" + verdict.removeprefix("degraded")
+    return (
+        f"Track record (served forecasts against actual closes, since {summary[TrackSummary.first_date]}): "
+        f"{verdict}.\n\n{format_summary_markdown(summary)}"
+    )
+
+
 def main() -> int:
     manifest = json.loads(Path(sys.argv[1]).read_text())
     run, pairs = manifest[Manifest.run], manifest[Manifest.pairs]
@@ -59,6 +77,7 @@ def main() -> int:
         print(f"\n### {symbol} {card[PairCard.timeframe]}: model {card[PairCard.model_version]}\n")
         print(describe(card) + "\n")
         print(format_markdown(card[PairCard.backtest][Backtest.horizons]))
+        print("\n" + track_record(Path(sys.argv[1]).parent, symbol))
     return 0
 
 

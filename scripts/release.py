@@ -149,23 +149,22 @@ def pull_previous_model(image: str, dest: Path, cold_start: bool) -> dict[str, s
 
 
 def read_card(image: str, out: Path) -> dict[str, str]:
-    """The manifest and model report of the image that was pushed (by digest), so the summary, the uploaded
-    report and the version verify waits for all describe exactly what is deployed."""
+    """The model (into `out`/model) and model report of the image that was pushed (by digest), so the summary, the
+    uploaded report, the drift monitor and the version verify waits for all describe exactly what is deployed."""
     if "@sha256:" not in image:
         raise ReleaseError(f"{image} does not name a digest: the card must come from the exact image pushed")
     docker("pull", "--quiet", image)
     out.mkdir(parents=True, exist_ok=True)
-    copy_from_image(image, {f"{IMAGE_MODEL_DIR}/manifest.json": out, IMAGE_REPORT: out})
+    copy_from_image(image, {IMAGE_MODEL_DIR: out / "model", IMAGE_REPORT: out})
+    manifest = out / "model" / "manifest.json"
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        card = subprocess.run(
-            [sys.executable, str(MODEL_CARD), str(out / "manifest.json")], capture_output=True, text=True
-        )
+        card = subprocess.run([sys.executable, str(MODEL_CARD), str(manifest)], capture_output=True, text=True)
         if card.returncode != 0:
             raise ReleaseError(f"the model card of {image} cannot be written: {last_line(card.stderr)}")
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(f"{card.stdout}\nImage: `{image}`\n")
-    return {"model_version": json.loads((out / "manifest.json").read_text())["model_version"], "image": image}
+    return {"model_version": json.loads(manifest.read_text())["model_version"], "image": image}
 
 
 def trigger_deploy(image: str, hook_url: str, attempts: int, wait_seconds: float) -> str:
@@ -252,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     steps.add_parser("preflight", help=f"{SERVICE_URL} and {DEPLOY_HOOK_URL} are set, before anything is built")
     plan = steps.add_parser("plan", help="the repository, tags and build arguments of this run's image")
     previous = steps.add_parser("previous-model", help="the model of <image>:latest, into --dest")
-    card = steps.add_parser("card", help="manifest and report of the pushed image, into --out; the job summary")
+    card = steps.add_parser("card", help="model and report of the pushed image, into --out; the job summary")
     deploy = steps.add_parser("deploy", help=f"POST {DEPLOY_HOOK_URL} with imgURL=<image by digest>")
     verify = steps.add_parser("verify", help="poll <url>/model until it reports the expected model_version")
     for step in (plan, previous, card, deploy):

@@ -272,7 +272,7 @@ class Rehearsal:
                 self.step(run, "push", ["docker", "push", "--quiet", tag])
             pushed = docker_out(self, "image", "inspect", "--format", "{{index .RepoDigests 0}}", local)
             self.step(run, "card", [*release, "card", "--image", pushed, "--out", str(self.work / "cards" / name)])
-            run.manifest = json.loads((self.work / "cards" / name / "manifest.json").read_text())
+            run.manifest = json.loads((self.work / "cards" / name / "model/manifest.json").read_text())
             # The bar store this run updated, from the stage that holds it (the image does not): actions/cache saves.
             outputs = f"rehearsal-outputs:{run.outputs['stamp']}"
             self.step(run, "bar-store", ["docker", "build", "--network", "host", *arguments, "--target", "run-outputs",
@@ -285,6 +285,8 @@ class Rehearsal:
             self.step(run, "verify", [*release, "verify", "--url", self.service_url, "--expected",
                                       run.outputs["model_version"], "--timeout", str(verify_seconds or VERIFY_SECONDS),
                                       "--interval", "2"])  # fmt: skip
+            # The workflow's monitor job: a pair whose live track record has drifted fails the run after the deploy.
+            self.step(run, "monitor", [PYTHON, "scripts/monitor.py", str(self.work / "cards" / name / "model")])
         except StepFailed as failure:
             run.failed_step, run.message = failure.step, failure.message
         run.requests = list(self.fake_alpaca.requests)

@@ -228,8 +228,14 @@ def test_openapi_document_is_generated_from_the_schemas(client: FlaskClient) -> 
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"] == "3.0.3"
     operation = spec["paths"]["/bitcoin"]["get"]
-    [parameter] = operation["parameters"]
+    parameter, level = operation["parameters"]
     assert (parameter["name"], parameter["in"], parameter["required"]) == ("date", "query", True)
+    assert (level["name"], level["in"], level["required"], level["schema"]["enum"]) == (
+        "level",
+        "query",
+        False,
+        [50, 80, 95],
+    )
     assert set(operation["responses"]) >= {"200", "400", "422"}
     prediction = spec["components"]["schemas"]["Prediction"]
     assert set(prediction["required"]) == {
@@ -358,7 +364,7 @@ def test_a_range_over_the_cap_is_refused_with_an_end_that_fits(
 def test_forecast_is_documented(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
     operation = spec["paths"]["/bitcoin/forecast"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"start", "end"}
+    assert {p["name"] for p in operation["parameters"]} == {"start", "end", "level"}
     assert set(operation["responses"]) >= {"200", "400", "422"}
     assert spec["components"]["schemas"]["ForecastRange"]["properties"]["points"]["maxItems"] == 1_000
 

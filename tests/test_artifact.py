@@ -20,8 +20,8 @@ def test_manifest_lists_every_file_with_its_sha256(trained_model_dir: Path) -> N
     manifest = json.loads((trained_model_dir / "manifest.json").read_text())
     on_disk = sorted(p.name for p in trained_model_dir.iterdir() if p.name != "manifest.json")
     assert sorted(manifest["files"]) == on_disk == [
-        "btc-usd.band.json", "btc-usd.forecast.json", "btc-usd.prophet.json",
-        "eth-usd.band.json", "eth-usd.forecast.json", "eth-usd.prophet.json",
+        "btc-usd.band.json", "btc-usd.forecast.json", "btc-usd.prophet.json", "btc-usd.record.json",
+        "eth-usd.band.json", "eth-usd.forecast.json", "eth-usd.prophet.json", "eth-usd.record.json",
     ]  # fmt: skip
     for name, entry in manifest["files"].items():
         data = (trained_model_dir / name).read_bytes()

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.forecast import LEVELS
 from cryptopredict.timeframe import DAY, HOUR
 from cryptopredict.training import backtest as bt
 from cryptopredict.training.backtest import (
@@ -21,11 +22,12 @@ from cryptopredict.training.backtest import (
     ServiceForecaster,
     calibrate_band,
     choose_origins,
+    independent_outcomes,
     run_origins,
     score,
 )
 from cryptopredict.training.bars import read_embedded_bars
-from cryptopredict.training.gate import GateThresholds, find_failures
+from cryptopredict.training.gate import COVERAGE_Z, GateThresholds, coverage_tolerance, find_failures, with_tolerances
 from cryptopredict.training.model import Band, ModelSpec
 
 ONE_DAY = pd.Timedelta(days=1)
@@ -54,18 +56,18 @@ def walk(bars: int, sigma: float, seed: int, freq: str = "D") -> pd.DataFrame:
 
 def test_naive_scores_by_hand() -> None:
     paths = [path(0, 100.0, [110.0]), path(1, 200.0, [190.0])]
-    [scores] = [bt._score(paths, None, 1, 0.8, calibration_size=365)]
+    [scores] = [bt._score(paths, None, 1, calibration_size=365)]
     assert scores["mape"] == pytest.approx((0.10 / 1.10 + 0.10 / 1.90) / 2)  # |100-110|/110, |200-190|/190
     assert scores["mae"] == pytest.approx(10.0)
     assert scores["origins"] == 2
-    assert scores["coverage"] is None  # too few earlier errors to calibrate a band
+    assert scores["coverage"] == {50: None, 80: None, 95: None}  # too few earlier errors to calibrate a band
 
 
 def test_model_forecast_applies_the_damped_drift() -> None:
     # Prophet expects +log(1.21) over one bar; damped by half that is exactly +10 %: 100 -> 110, a perfect hit.
     paths = [path(0, 100.0, [110.0], drift=[math.log(1.21)])]
-    assert bt._score(paths, 0.5, 1, 0.8, calibration_size=365)["mape"] == pytest.approx(0.0, abs=1e-12)
-    assert bt._score(paths, 1.0, 1, 0.8, calibration_size=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
+    assert bt._score(paths, 0.5, 1, calibration_size=365)["mape"] == pytest.approx(0.0, abs=1e-12)
+    assert bt._score(paths, 1.0, 1, calibration_size=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
 
 
 def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,11 +183,13 @@ def test_conformal_band_recovers_a_known_random_walk() -> None:
         )
         for i in range(days - 31)
     ]
-    band = calibrate_band(paths, 0.0, DAY, 0.8)
-    z = 1.2816  # the normal distribution's 90th percentile
-    # One year of one-day errors pins the 10 % tails; longer horizons overlap and are checked by coverage.
-    assert band.high[0] == pytest.approx(z * sigma, rel=0.2)
-    assert band.low[0] == pytest.approx(-z * sigma, rel=0.2)
+    band = calibrate_band(paths, 0.0, DAY)
+    # The normal distribution's quantiles at each level's upper tail: 75th, 90th, 97.5th percentiles.
+    z = {50: 0.6745, 80: 1.2816, 95: 1.9600}
+    for level in LEVELS:
+        # One year of one-day errors pins the tails; longer horizons overlap and are checked by coverage.
+        assert band.high[level][0] == pytest.approx(z[level] * sigma, rel=0.2), level
+        assert band.low[level][0] == pytest.approx(-z[level] * sigma, rel=0.2), level
     rows = score(paths, 0.1, DAY, 0.8)
     for row in rows:
         # Overlapping h-day errors are about origins/h independent outcomes: allow 2.5 standard errors of that.
@@ -193,13 +197,28 @@ def test_conformal_band_recovers_a_known_random_walk() -> None:
         tolerance = 2.5 * math.sqrt(0.8 * 0.2 / independent)
         assert row["model"]["coverage"] == pytest.approx(0.8, abs=tolerance)
         assert row["naive"]["mase"] == 1.0
+        levels = row["model"]["levels"]
+        assert [b["level"] for b in levels] == list(LEVELS)
+        assert [b["nominal"] for b in levels] == [0.5, 0.8, 0.95]
+        for b in levels:
+            nominal = b["nominal"]
+            assert b["coverage"] == pytest.approx(nominal, abs=2.5 * math.sqrt(nominal * (1 - nominal) / independent))
+        # The served columns' level is the 80 % band, reported twice: as `coverage` and among the levels.
+        assert (levels[1]["coverage"], levels[1]["width"]) == (row["model"]["coverage"], row["model"]["width"])
+        assert levels[0]["width"] < levels[1]["width"] < levels[2]["width"]
+        assert levels[0]["coverage"] <= levels[1]["coverage"] <= levels[2]["coverage"]  # nested bands nest outcomes
     assert rows[0]["origins"] == days - 31
 
 
 def test_band_widens_like_a_random_walk_past_the_calibrated_horizon() -> None:
-    band = Band(low=[-0.01, -0.02], high=[0.01, 0.02])
+    band = Band(
+        low={50: [-0.005, -0.01], 80: [-0.01, -0.02], 95: [-0.02, -0.04]},
+        high={50: [0.005, 0.01], 80: [0.01, 0.02], 95: [0.02, 0.04]},
+    )
     assert band.at(2) == (-0.02, 0.02)
     assert band.at(8) == pytest.approx((-0.04, 0.04))
+    assert band.at(8, 95) == pytest.approx((-0.08, 0.08))
+    assert band.at(8, 50) == pytest.approx((-0.02, 0.02))
 
 
 def test_the_band_never_narrows_with_the_horizon() -> None:
@@ -210,26 +229,124 @@ def test_the_band_never_narrows_with_the_horizon() -> None:
         )
         for i in range(800 - 31)
     ]
-    band = calibrate_band(paths, 0.0, DAY, 0.8)
-    assert all(a >= b for a, b in itertools.pairwise(band.low))
-    assert all(a <= b for a, b in itertools.pairwise(band.high))
+    band = calibrate_band(paths, 0.0, DAY)
+    for level in LEVELS:
+        assert all(a >= b for a, b in itertools.pairwise(band.low[level]))
+        assert all(a <= b for a, b in itertools.pairwise(band.high[level]))
+    # And nested at every horizon: the 95 % band around the 80 % one around the 50 % one.
+    assert band.problems() == []
+    for h in range(30):
+        assert band.low[95][h] <= band.low[80][h] <= band.low[50][h] <= 0 <= band.high[50][h]
+        assert band.high[50][h] <= band.high[80][h] <= band.high[95][h]
 
 
-def row(horizon: int, ratio: float, coverage: float | None) -> dict[str, object]:
-    return {"horizon": horizon, "unit": "day", "mape_ratio": ratio, "model": {"coverage": coverage}}
+def row(
+    horizon: int,
+    ratio: float,
+    coverage: float | None,
+    levels: dict[int, float | None] | None = None,
+    independent: int = 10_000,  # enough outcomes that every level's tolerance is the 7-point gap
+) -> dict[str, object]:
+    """A backtest row; each level's coverage is its nominal one unless given (the 80 % band's is `coverage`)."""
+    shares = {50: 0.5, 80: coverage, 95: 0.95, **(levels or {})}
+    bands = [{"level": lv, "nominal": lv / 100, "coverage": shares[lv], "width": 0.1} for lv in LEVELS]
+    model = {"coverage": coverage, "levels": bands}
+    return {"horizon": horizon, "unit": "day", "independent": independent, "mape_ratio": ratio, "model": model}
 
 
 def test_gate_passes_a_good_model() -> None:
-    assert find_failures([row(1, 1.0, 0.8), row(30, 1.1, 0.9)], GateThresholds()) == []
+    assert find_failures([row(1, 1.0, 0.8), row(30, 1.1, 0.87)], GateThresholds()) == []
+    # The 80 % band's own 70-90 % still holds, and inside it every level's 7 points: 90 % is now too wide.
+    assert find_failures([row(30, 1.0, 0.9)], GateThresholds()) == [
+        "30 days: 80% band coverage 90.00% outside 73.0%-87.0% (nominal ± 7 points)"
+    ]
 
 
 def test_gate_names_every_failed_check() -> None:
-    failures = find_failures([row(1, 1.2, 0.8), row(7, 1.0, 0.65), row(30, 1.0, None)], GateThresholds())
+    failures = find_failures([row(1, 1.2, 0.8), row(7, 1.0, 0.75), row(30, 1.0, None)], GateThresholds())
     assert failures == [
         "1 day: MAPE ratio to naive 1.200 > 1.10",
-        "7 days: band coverage 65.0% outside 70%-90%",
         "30 days: too few backtest errors to calibrate and score the band",
     ]
+    failures = find_failures([row(7, 1.0, 0.65, {80: 0.65})], GateThresholds())
+    assert failures == [
+        "7 days: band coverage 65.0% outside 70%-90%",
+        "7 days: 80% band coverage 65.00% outside 73.0%-87.0% (nominal ± 7 points)",
+    ]
+
+
+def test_every_level_is_gated_within_seven_points_of_its_nominal_coverage() -> None:
+    assert GateThresholds().max_coverage_gap == 0.07
+    inside = {50: 0.43, 95: 1.0}  # both ends of the allowed ranges pass: 43-57 % and 88-100 %
+    assert find_failures([row(1, 1.0, 0.73, inside), row(7, 1.0, 0.87, {50: 0.57, 95: 0.88})], GateThresholds()) == []
+    failures = find_failures([row(1, 1.0, 0.8, {50: 0.4286}), row(30, 1.0, 0.72, {95: 0.8791})], GateThresholds())
+    assert failures == [
+        "1 day: 50% band coverage 42.86% outside 43.0%-57.0% (nominal ± 7 points)",
+        # 72 % passes the 80 % band's own 70-90 %, not the 7 points every level must keep.
+        "30 days: 80% band coverage 72.00% outside 73.0%-87.0% (nominal ± 7 points)",
+        "30 days: 95% band coverage 87.91% outside 88.0%-100.0% (nominal ± 7 points)",
+    ]
+    no_errors = find_failures([row(7, 1.0, 0.8, {50: None})], GateThresholds())
+    assert no_errors == ["7 days: too few backtest errors to calibrate and score the 50% band"]
+    assert find_failures([row(1, 1.0, 0.8, {50: 0.3})], GateThresholds(max_coverage_gap=0.25)) == []
+
+
+def test_independent_outcomes_count_non_overlapping_windows() -> None:
+    assert independent_outcomes(725, DAY, 1) == 725
+    assert independent_outcomes(725, DAY, 7) == 103
+    assert independent_outcomes(725, DAY, 30) == 24  # 725 / 30 = 24.2 whole 30-day windows
+    # Hourly origins sit six bars apart: 1-hour outcomes never overlap, 720-hour ones span 120 origins each.
+    assert independent_outcomes(2_900, HOUR, 1) == independent_outcomes(2_900, HOUR, 6) == 2_900
+    assert independent_outcomes(2_900, HOUR, 720) == 24
+    assert independent_outcomes(0, DAY, 30) == 0
+
+
+def test_the_coverage_tolerance_is_seven_points_or_two_standard_errors() -> None:
+    # 1 day, 725 origins: 2 x sqrt(0.25 / 725) = 3.7 points at 50 %, under the 7-point gap.
+    assert coverage_tolerance(0.5, 725, 0.07) == 0.07
+    # 30 days, 725 origins: 24 independent outcomes, 2 x sqrt(0.25 / 24) = 20.4 points at 50 %, 16.3 at 80 %.
+    assert (
+        coverage_tolerance(0.5, 24, 0.07) == pytest.approx(2 * math.sqrt(0.25 / 24)) == pytest.approx(0.2041, abs=1e-4)
+    )
+    assert (
+        coverage_tolerance(0.8, 24, 0.07) == pytest.approx(2 * math.sqrt(0.16 / 24)) == pytest.approx(0.1633, abs=1e-4)
+    )
+    assert coverage_tolerance(0.95, 24, 0.07) == pytest.approx(2 * math.sqrt(0.0475 / 24))
+    assert coverage_tolerance(0.95, 725, 0.07) == 0.07
+    assert coverage_tolerance(0.5, 0, 0.07) == 1.0  # no independent outcome: counted as one, nothing is refused
+    assert COVERAGE_Z == 2.0
+
+
+def test_a_band_is_refused_only_beyond_its_widened_tolerance() -> None:
+    # ETH/USD at 30 days on the embedded history: 24 independent outcomes, 50 % band 62.5 %, 80 % band 89.8 %.
+    eth = row(30, 1.0, 0.898, {50: 0.625, 95: 0.977}, independent=24)
+    assert find_failures([eth], GateThresholds()) == []
+    # The same shares measured on 10,000 independent outcomes would be miscalibrated: 7 points apply.
+    assert find_failures([row(30, 1.0, 0.898, {50: 0.625, 95: 0.977})], GateThresholds()) == [
+        "30 days: 50% band coverage 62.50% outside 43.0%-57.0% (nominal ± 7 points)",
+        "30 days: 80% band coverage 89.80% outside 73.0%-87.0% (nominal ± 7 points)",
+    ]
+    failures = find_failures([row(30, 1.0, 0.8, {50: 0.71, 95: 0.85}, independent=24)], GateThresholds())
+    assert failures == [
+        "30 days: 50% band coverage 71.00% outside 29.6%-70.4% "
+        "(nominal ± 20.4 points: 2 standard errors over 24 independent 30-day outcomes)",
+        "30 days: 95% band coverage 85.00% outside 86.1%-100.0% "
+        "(nominal ± 8.9 points: 2 standard errors over 24 independent 30-day outcomes)",
+    ]
+    # The 80 % band keeps its own 70-90 % however wide its sampling tolerance (16.3 points here).
+    assert find_failures([row(30, 1.0, 0.93, independent=24)], GateThresholds()) == [
+        "30 days: band coverage 93.0% outside 70%-90%"
+    ]
+
+
+def test_the_gate_records_each_models_band_tolerance_in_the_table() -> None:
+    table = [row(1, 1.0, 0.8, independent=725), row(30, 1.0, 0.8, independent=24)]
+    judged = with_tolerances(table, GateThresholds())
+    assert [[b["tolerance"] for b in r["model"]["levels"]] for r in judged] == [
+        [0.07, 0.07, 0.07],
+        [coverage_tolerance(n / 100, 24, 0.07) for n in LEVELS],
+    ]
+    assert all("tolerance" not in b for r in table for b in r["model"]["levels"])  # the backtest's rows untouched
 
 
 @dataclass(frozen=True)
@@ -319,18 +436,20 @@ def test_hourly_scores_the_four_horizons_and_the_gate_names_the_720_hour_row() -
     assert rows[3]["mape_ratio"] > 2
     assert all(r["origins"] == len(paths) for r in rows)
     assert all(r["model"]["coverage"] is not None for r in rows)  # enough earlier errors at every horizon
-    failures = find_failures(rows, GateThresholds(min_coverage=0.0, max_coverage=1.0))
+    failures = find_failures(rows, GateThresholds(min_coverage=0.0, max_coverage=1.0, max_coverage_gap=1.0))
     assert failures == [f"{HOUR.horizon_label(720)}: MAPE ratio to naive {rows[3]['mape_ratio']:.3f} > 1.10"]
 
 
 def test_the_hourly_band_is_calibrated_720_hours_ahead_and_never_narrows() -> None:
     paths = hourly_paths(6_000, drift_at_720=0.0, seed=8)
-    band = calibrate_band(paths, 0.0, HOUR, 0.8)
-    assert len(band.low) == len(band.high) == 720
-    assert all(a >= b for a, b in itertools.pairwise(band.low))
-    assert all(a <= b for a, b in itertools.pairwise(band.high))
+    band = calibrate_band(paths, 0.0, HOUR)
+    assert band.problems() == []  # every level, 720 steps each, nested
+    low, high = band.low[80], band.high[80]
+    assert len(low) == len(high) == 720
+    assert all(a >= b for a, b in itertools.pairwise(low))
+    assert all(a <= b for a, b in itertools.pairwise(high))
     z = 1.2816  # the normal distribution's 90th percentile
-    assert band.high[0] == pytest.approx(z * HOURLY_SIGMA, rel=0.2)
-    assert band.low[0] == pytest.approx(-z * HOURLY_SIGMA, rel=0.2)
-    assert band.high[-1] > 10 * band.high[0]  # 720 hours of a random walk: about sqrt(720) = 27 times as wide
-    assert band.at(721)[1] > band.high[-1]  # and past the calibrated horizon it keeps widening
+    assert high[0] == pytest.approx(z * HOURLY_SIGMA, rel=0.2)
+    assert low[0] == pytest.approx(-z * HOURLY_SIGMA, rel=0.2)
+    assert high[-1] > 10 * high[0]  # 720 hours of a random walk: about sqrt(720) = 27 times as wide
+    assert band.at(721)[1] > high[-1]  # and past the calibrated horizon it keeps widening

@@ -13,10 +13,13 @@ from PIL import Image
 from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from cryptopredict.forecast import LEVELS
+from tests import track_chain
 from tests.servers import ROOT, get, running_api
 from tests.test_hourly_api import HOURLY_LABELS, LAST_BAR
 
 pytestmark = pytest.mark.slow
+daily_chain = track_chain.daily_chain  # a chain of daily runs whose artifact carries a track record (session fixture)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--no-sandbox",
@@ -72,7 +75,10 @@ def test_chart_page_works_in_chromium(trained_model_dir: Path, tmp_path: Path) -
         assert len(traces) >= 3
         assert all(trace["points"] > 0 for trace in traces)
         assert {"close", "forecast", "80% band", "last bar"} <= {trace["name"] for trace in traces}
+        check_band_traces(page, f"{base}/predict/BTC-USD/forecast")
         assert backtest_labels(page) == ["1 day", "7 days", "30 days"]
+        headings = page.eval_on_selector_all("#backtest thead th", "cells => cells.map(c => c.textContent)")
+        assert headings[-3:] == [f"{level}% band coverage" for level in LEVELS]
         assert "Historical data (the history embedded in the service), not current" in page.text_content("#data-line")
         assert page.get_attribute("#date", "placeholder") == "2024-12-03 or 2024-12-03T12:00:00Z"
 
@@ -115,6 +121,7 @@ def test_an_hourly_pair_beside_a_daily_one_in_chromium(mixed_model_dir: Path, tm
         assert next(t for t in hourly if t["name"] == "last bar")["x"] == [LAST_BAR]
         assert "(1Hour bars)" in (page.text_content("#title") or "")
         assert backtest_labels(page) == HOURLY_LABELS
+        check_band_traces(page, f"{base}/predict/BTC-USD/forecast")
         assert f"refitted on {fitted_at(base)}" in (page.text_content("#model-line") or "")
         assert f"Newest bar {LAST_BAR} (the anchor)" in (page.text_content("#model-line") or "")
         assert "Historical data (the file btc_usd_1h.csv), not current" in (page.text_content("#data-line") or "")
@@ -226,6 +233,30 @@ def test_old_data_is_a_banner_and_fresh_live_data_a_quiet_line_in_chromium(
         assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
 
 
+def check_band_traces(page: Page, forecast: str) -> None:
+    """The chart draws every level's band, widest first, each exactly the API's band at that level from the last
+    bar on, and nested: the 50 % band inside the 80 % one inside the 95 % one."""
+    traces = page.evaluate("document.getElementById('chart').data.map(t => ({name: t.name, x: t.x, y: t.y}))")
+    by_name = {trace["name"]: trace for trace in traces}
+    bands = [name for name in by_name if name.endswith("% band")]
+    assert bands == [f"{level}% band" for level in reversed(LEVELS)]  # widest first, each filled over the last
+    edges = {}
+    for level in LEVELS:
+        low, high = by_name[f"{level}% band"], by_name[f"{level}% band high"]
+        _, body, _ = get(f"{forecast}?level={level}")
+        assert body["interval"] == level / 100  # type: ignore[index]
+        last_bar = body["last_bar"]  # type: ignore[index]
+        ahead = [p for p in body["points"] if p["date"] > last_bar]  # type: ignore[index]
+        assert low["x"][1:] == high["x"][1:] == [p["date"] for p in ahead] and low["x"][0] == last_bar
+        assert low["y"][1:] == [p["prediction_low"] for p in ahead]
+        assert high["y"][1:] == [p["prediction_high"] for p in ahead]
+        edges[level] = (low["y"], high["y"])
+    (low50, high50), (low80, high80), (low95, high95) = (edges[level] for level in LEVELS)
+    assert all(a <= b <= c for a, b, c in zip(low95, low80, low50, strict=True))
+    assert all(a <= b <= c for a, b, c in zip(high50, high80, high95, strict=True))
+    assert low95[-1] < low80[-1] < low50[-1] and high50[-1] < high80[-1] < high95[-1]  # three bands, not one
+
+
 def fitted_at(base: str) -> str:
     _, model, _ = get(f"{base}/model")
     return str(model["pairs"]["BTC-USD"]["fitted_at"])  # type: ignore[index]
@@ -256,3 +287,27 @@ def ask_and_check(page: Page, url: str) -> None:
 
 def _is_problem(message: ConsoleMessage) -> bool:
     return message.type in ("error", "warning")
+
+
+def test_the_chart_draws_what_was_served_against_what_happened_in_chromium(
+    daily_chain: track_chain.Chain, tmp_path: Path
+) -> None:
+    with chart_page(daily_chain.model_dir, tmp_path) as (base, page, problems):
+        page.goto(f"{base}/")
+        page.wait_for_selector("body[data-pair=BTC-USD][data-ready=true]", timeout=20_000)
+        traces = page.evaluate("document.getElementById('chart').data.map(t => ({name: t.name, x: t.x, y: t.y}))")
+        by_name = {trace["name"]: trace for trace in traces}
+        _, record, _ = get(f"{base}/pairs/BTC-USD/track-record?limit=1000")
+        points = list(reversed(record["points"]))  # type: ignore[index]
+        assert len(points) == 14
+        served, actual = by_name["served forecast"], by_name["actual (track record)"]
+        assert served["x"] == actual["x"] == [p["date"] for p in points]
+        assert served["y"] == [p["prediction"] for p in points]
+        assert actual["y"] == [p["actual"] for p in points]
+        # The record's closes are the chart's closes at the same bars.
+        close = by_name["close"]
+        assert [close["y"][close["x"].index(p["date"])] for p in points] == actual["y"]
+        line = page.text_content("#track-line") or ""
+        assert line.startswith("Track record, forecasts served since 2024-10-10 against what happened: 14 points")
+        page.screenshot(path=str(OUTPUT / "chart-page-track-record.png"), full_page=True)
+        assert problems == []

@@ -211,5 +211,6 @@ def test_the_job_summary_of_an_hourly_model(hourly_model_dir: Path, tmp_path: Pa
     assert f"### BTC/USD 1Hour: model {card['model_version']}" in refit.splitlines()
     assert f"Refitted at {card['fitted_at']} on 2880 bars" in refit and newest in refit
     assert f"Re-anchored the Prophet fit of {card['fitted_at']}" in reanchor and newest in reanchor
-    table = [line.split("|")[1].strip() for line in refit.splitlines() if line.startswith("| ")]
+    backtest = refit.split("\nTrack record")[0]  # the track record's own table follows (tests/test_track_record.py)
+    table = [line.split("|")[1].strip() for line in backtest.splitlines() if line.startswith("| ")]
     assert table == ["horizon", *HOURLY_LABELS]

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from cryptopredict.serving.app import create_app
 from cryptopredict.settings import SettingsError, read_app_config
+from tests.servers import free_port
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "TRACE", "PROPFIND"])
@@ -121,3 +122,49 @@ def test_limits_are_read_from_the_environment() -> None:
 def test_a_malformed_rate_limit_stops_the_app(trained_model_dir: Path) -> None:
     with pytest.raises(SettingsError, match="RATE_LIMIT='lots' is not a rate limit such as '60/minute'"):
         create_app({"MODEL_DIR": str(trained_model_dir), "RATE_LIMIT": "lots"})
+
+
+def test_the_rate_limit_storage_is_read_from_the_environment() -> None:
+    config = read_app_config({"RATE_LIMIT_STORAGE_URI": " redis://10.0.0.5:6379/0 "})
+    assert config == {"RATE_LIMIT_STORAGE_URI": "redis://10.0.0.5:6379/0"}
+    assert "RATE_LIMIT_STORAGE_URI" not in read_app_config({"RATE_LIMIT_STORAGE_URI": " "})
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("redis//127.0.0.1:6379", "the scheme must be memory:// or one of redis://, rediss://, redis+unix://"),
+        ("mysql://127.0.0.1:3306", "the scheme must be memory:// or one of redis://, rediss://, redis+unix://"),
+        ("memory", "the scheme must be memory://"),
+        ("redis://:6379", "no host"),
+        ("redis://127.0.0.1:six", "Port could not be cast to integer value as 'six'"),
+        ("redis://127.0.0.1:6379/zero", "the database 'zero' is not a number"),
+        ("redis+unix://", "a redis+unix URI names a socket"),
+    ],
+)
+def test_a_malformed_storage_uri_stops_the_app(trained_model_dir: Path, uri: str, problem: str) -> None:
+    config = {"MODEL_DIR": str(trained_model_dir), "RATE_LIMIT": "3/minute", "RATE_LIMIT_STORAGE_URI": uri}
+    with pytest.raises(SettingsError) as raised:
+        create_app(config)
+    message = str(raised.value)
+    assert message.startswith(f"RATE_LIMIT_STORAGE_URI={uri!r} is not a rate-limit storage such as memory://")
+    assert problem in message
+    # Checked even with rate limiting off: a typo must not wait for the day someone turns it on.
+    with pytest.raises(SettingsError):
+        create_app({**config, "RATE_LIMIT": ""})
+
+
+def test_a_storage_password_never_appears_in_the_message(trained_model_dir: Path) -> None:
+    uri = "redis://default:s3cret-pass@127.0.0.1:port"
+    with pytest.raises(SettingsError) as raised:
+        create_app({"MODEL_DIR": str(trained_model_dir), "RATE_LIMIT_STORAGE_URI": uri})
+    assert "s3cret" not in str(raised.value)
+    assert "redis://default:***@127.0.0.1:port" in str(raised.value)
+
+
+def test_with_redis_unreachable_each_process_limits_in_its_own_memory(trained_model_dir: Path) -> None:
+    # Nothing listens on the port: every Redis call is refused at once, on loopback.
+    client = limited_client(trained_model_dir, RATE_LIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}")
+    statuses = [client.get("/bitcoin?date=2024-12-01").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]  # answered, and still limited: no 5xx, no unlimited service
+    assert client.get("/health").status_code == 200

@@ -136,7 +136,8 @@ def test_the_server_refuses_a_manifest_with_a_field_removed_or_added(model_dir: 
 
 # --- records are built through the definition -----------------------------------------------------------------
 
-SCORES = {"mape": 0.05, "mase": 1.0, "coverage": 0.8, "width": None}
+LEVEL_SCORES = [{"level": 50, "nominal": 0.5, "coverage": 0.52, "width": 0.03, "tolerance": 0.07}]
+SCORES = {"mape": 0.05, "mase": 1.0, "coverage": 0.8, "width": None, "levels": LEVEL_SCORES}
 
 
 def test_make_refuses_an_unknown_a_missing_or_a_mistyped_field() -> None:
@@ -144,16 +145,20 @@ def test_make_refuses_an_unknown_a_missing_or_a_mistyped_field() -> None:
     with pytest.raises(TypeError, match="Scores has no field sharpe"):
         Scores.make(**SCORES, sharpe=1.2)
     with pytest.raises(TypeError, match=r"Scores\.width: missing"):
-        Scores.make(mape=0.05, mase=1.0, coverage=0.8)
+        Scores.make(mape=0.05, mase=1.0, coverage=0.8, levels=LEVEL_SCORES)
     with pytest.raises(TypeError, match=r"Scores\.mase: expected a number, got str"):
         Scores.make(**{**SCORES, "mase": "1.0"})
+    with pytest.raises(TypeError, match=r"Scores\.levels\[0\]\.coverage: expected a number, got str"):
+        Scores.make(**{**SCORES, "levels": [{**LEVEL_SCORES[0], "coverage": "52 %"}]})
     with pytest.raises(TypeError, match=r"Gate\.failures\[0\]: expected a string, got int"):
-        Gate.make(max_mape_ratio=1.1, min_coverage=0.7, max_coverage=0.9, passed=False, failures=[3])
+        Gate.make(
+            max_mape_ratio=1.1, min_coverage=0.7, max_coverage=0.9, max_coverage_gap=0.07, passed=False, failures=[3]
+        )
 
 
 def test_make_lists_fields_in_the_declared_order_and_leaves_out_only_what_it_is_told() -> None:
-    scores = Scores.make(width=0.1, coverage=None, mase=1.0, mape=0.05)
-    assert list(scores) == ["mape", "mase", "coverage", "width"]
+    scores = Scores.make(levels=[], width=0.1, coverage=None, mase=1.0, mape=0.05)
+    assert list(scores) == ["mape", "mase", "coverage", "width", "levels"]
     run = RunOutcome.make(updated=["BTC/USD"], unchanged=[], kept={}, dropped={})
     partial = dict(format=definition.FORMAT, model_version="v", published_at="2025-01-01T00:00:00Z", git_commit=None)
     made = Manifest.make(leave_out={Manifest.files}, **partial, pairs={}, run=run)
@@ -177,8 +182,8 @@ def test_a_field_read_through_its_record_is_its_key() -> None:
 
 def test_every_field_is_described() -> None:
     assert {record.__name__ for record in RECORDS} == {
-        "Source", "Scores", "HorizonScores", "Backtest", "ModelDescription", "Gate", "PairCard", "RunOutcome",
-        "FileEntry", "Manifest",
+        "Source", "LevelScores", "Scores", "HorizonScores", "Backtest", "ModelDescription", "Gate", "PairCard",
+        "RunOutcome", "FileEntry", "Manifest",
     }  # fmt: skip
     for record in RECORDS:
         assert record.__doc__, record
@@ -320,8 +325,8 @@ def test_the_chart_page_reads_only_fields_the_api_declares(client: FlaskClient) 
     assert problems == []
     # The check sees the card through each name the page gives it: the card, its source, its backtest, a row.
     assert {
-        "card.fit_last_bar", "source.path", "bt.first_scored_origin", "row.model.coverage", "row.mape_ratio",
-        "manifest.pairs[pair]", "summary.bar_seconds", "range.points",
+        "card.fit_last_bar", "source.path", "bt.first_scored_origin", "row.model.levels", "row.mape_ratio",
+        "manifest.pairs[pair]", "summary.bar_seconds", "range.points", "first.model.levels",
     } <= checked  # fmt: skip
 
 

@@ -133,7 +133,7 @@ def test_the_image_pushed_is_the_one_carded_deployed_and_verified() -> None:
     [card] = [s for _, s in steps_of(workflow) if s.get("id") == "card"]
     assert card["env"]["IMAGE"].endswith("@${{ steps.push.outputs.digest }}")
     assert card["run"].startswith("python3 scripts/release.py card --image")
-    assert jobs["build"]["outputs"] == {
+    assert {k: jobs["build"]["outputs"][k] for k in ("image", "model_version")} == {
         "image": "${{ steps.card.outputs.image }}",
         "model_version": "${{ steps.card.outputs.model_version }}",
     }
@@ -462,3 +462,13 @@ def test_the_training_step_fails_the_build_unless_train_py_published(
     arguments = (tmp_path / "arguments").read_text().split()
     assert arguments[:3] == ["train.py", "--source", "alpaca"]
     assert arguments[3:7] == ["--until", "2026-11-25T06:00:00Z", "--refit-after-hours", "0"]
+
+
+def test_a_drifted_pair_fails_the_run_after_the_deploy_not_before() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    [drift] = [s for s in jobs["build"]["steps"] if s.get("id") == "drift"]
+    assert drift["run"] == "python3 scripts/monitor.py card/model" and drift["continue-on-error"] is True
+    assert jobs["build"]["outputs"]["drift"] == "${{ steps.drift.outcome }}"
+    assert jobs["monitor"]["needs"] == ["build", "deploy"]
+    [check] = jobs["monitor"]["steps"]
+    assert check["env"] == {"DRIFT": "${{ needs.build.outputs.drift }}"} and check["run"] == 'test "$DRIFT" = success'

@@ -74,10 +74,14 @@ def test_the_deploy_workflow_trains_up_to_the_scripts_instant() -> None:
     assert '>> "$GITHUB_OUTPUT"' in step["run"] or '| tee -a "$GITHUB_OUTPUT"' in step["run"]
     for key in ("until", "stamp"):
         assert version["outputs"][key] == f"${{{{ steps.{step['id']}.outputs.{key} }}}}"
+    # The plan step turns the instant into the UNTIL build argument of both builds (the image, then its run-outputs
+    # stage); release.plan_build's test checks that it passes UNTIL through.
+    [plan] = [s for s in jobs["build"]["steps"] if s.get("id") == "plan"]
+    assert plan["env"]["UNTIL"] == "${{ needs.version.outputs.until }}"
     builds = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("docker/build-push-action")]
-    assert len(builds) == 2  # the training stage, then the final image from the same stages
+    assert len(builds) == 2
     for build in builds:
-        assert "UNTIL=${{ needs.version.outputs.until }}" in build["with"]["build-args"].splitlines()
+        assert build["with"]["build-args"] == "${{ steps.plan.outputs.build_args }}"
     assert jobs["build"]["env"]["STAMP"] == "${{ needs.version.outputs.stamp }}"
 
 

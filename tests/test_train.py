@@ -180,7 +180,8 @@ def test_the_model_card_is_printed_and_written_self_contained(
 ) -> None:
     assert train.main([*SMALL, "--model-dir", str(tmp_path / "model")]) == 0
     out = capsys.readouterr().out
-    assert "horizon  model MAPE  naive MAPE  ratio   MASE  model cover  naive cover  model width" in out
+    header = "horizon  model MAPE  naive MAPE  ratio   MASE  50% cover  80% cover  95% cover  naive cover  model width"
+    assert header in out
     for horizon in ("1 day", "7 days", "30 days"):
         assert horizon in out
     report = (tmp_path / "model-report.html").read_text()

@@ -51,9 +51,16 @@ def test_the_job_summary_model_card(trained_model_dir: Path) -> None:
     for symbol, card in manifest["pairs"].items():
         assert f"### {symbol} 1Day: model {card['model_version']}" in lines
     assert result.stdout.count("gate passed") == 2
-    table = [line for line in lines if line.startswith("|")]
-    assert table[0].startswith("| horizon | model MAPE | naive MAPE | ratio |")
-    assert [row.split("|")[1].strip() for row in table if "day" in row] == ["1 day", "7 days", "30 days"] * 2
+    # The backtest tables (each pair's track-record table, another table, follows its own).
+    backtest_rows, in_backtest = [], False
+    for line in lines:
+        if line.startswith("| horizon |"):
+            in_backtest = line.startswith("| horizon | model MAPE | naive MAPE | ratio |")
+        elif in_backtest and line.startswith("| ") and not line.startswith("|---"):
+            backtest_rows.append(line.split("|")[1].strip())
+        elif not line.startswith("|"):
+            in_backtest = False
+    assert backtest_rows == ["1 day", "7 days", "30 days"] * 2
     # The summary step runs on a bare runner: the script must not need the training dependencies.
     probe = "import runpy, sys; sys.modules['plotly'] = None; sys.modules['pandas'] = None\n"
     probe += f"sys.argv = ['model_card.py', {str(trained_model_dir / 'manifest.json')!r}]\n"

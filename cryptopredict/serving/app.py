@@ -12,7 +12,7 @@ from flask_cors import CORS
 
 from cryptopredict.artifact import Artifact, load_artifact, pair_name
 from cryptopredict.dates import format_utc
-from cryptopredict.serving import docs, page, pairs, predictions, status
+from cryptopredict.serving import docs, page, pairs, predictions, status, track_record
 from cryptopredict.serving.http import JsonApi
 from cryptopredict.serving.limits import install_limits
 from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_DIR": str(DEFAULT_MODEL_DIR),
     "CORS_ORIGINS": "*",
     "RATE_LIMIT": "",  # off; e.g. "60/minute;1000/hour" per client address
+    "RATE_LIMIT_STORAGE_URI": "memory://",  # where limits are counted: this process, or redis://HOST:PORT for all
     "TRUSTED_PROXIES": 0,  # proxies in front of us whose X-Forwarded-For we believe (1 on Render)
     "MAX_MODEL_AGE_SECONDS": DEFAULT_MAX_MODEL_AGE_SECONDS,  # /ready answers 503 past this
     "MAX_DATA_AGE_SECONDS": DEFAULT_MAX_DATA_AGE_SECONDS,  # ... or once a live pair's newest bar is older
@@ -83,6 +84,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     pairs.install_pair_converter(app, api, artifact)
     api.register_blueprint(predictions.blp)
     api.register_blueprint(pairs.blp)
+    api.register_blueprint(track_record.blp)
     api.register_blueprint(status.blp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(page.bp)

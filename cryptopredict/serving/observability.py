@@ -24,6 +24,7 @@ from prometheus_client import (
 
 from cryptopredict.artifact import Artifact, pair_name
 from cryptopredict.manifest import Manifest, PairCard
+from cryptopredict.serving.track_record import add_track_metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the platform's proxy is kept so logs can be joined across hops; anything odd is replaced.
@@ -132,6 +133,7 @@ class Metrics:
             ["model_version", "published_at"],
             registry=self.registry,
         ).labels(artifact.version, artifact.manifest[Manifest.published_at]).set(1)
+        add_track_metrics(self.registry, artifact)  # the live record: MAPE ratio, coverage, degraded
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:

@@ -27,6 +27,7 @@ from cryptopredict.serving.predictions import (
     predict_at,
 )
 from cryptopredict.serving.records import field_of
+from cryptopredict.track import Drift
 
 blp = StrictBlueprint("pairs", __name__, description="Predictions for every pair served")
 EXAMPLE_PAIR = "ETH-USD"
@@ -76,6 +77,8 @@ class PairSummary(Freshness):
     last_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Latest date"})
     gate_passed = field_of(Gate.fields["passed"])  # the card's gate.passed
     predict = ma.fields.String(required=True, metadata={"example": "/predict/ETH-USD"})
+    degraded = field_of(Drift.fields["degraded"])  # its track record's drift verdict
+    track_record = ma.fields.String(required=True, metadata={"example": "/pairs/ETH-USD/track-record"})
 
 
 class PairList(ma.Schema):
@@ -110,6 +113,8 @@ def get_pairs() -> Response:
             "last_date": format_utc(pair.forecast.end),
             "gate_passed": bool(pair.card[PairCard.gate][Gate.passed]),
             "predict": f"/predict/{pair_name(symbol)}",
+            "degraded": bool(pair.record and pair.record.degraded),
+            "track_record": f"/pairs/{pair_name(symbol)}/track-record",
         }
         for symbol, pair in artifact.pairs.items()
     ]
@@ -127,7 +132,7 @@ def get_pair_prediction(query: dict[str, Any], pair: str) -> Response:  # `pair`
     The same contract as GET /bitcoin. Between two bars the values are interpolated linearly; the same date
     always gets the same answer from the same model version.
     """
-    return encode(predict_at(g.pair, query["date"]))
+    return encode(predict_at(g.pair, query["date"], query["level"]))
 
 
 @blp.route("/predict/<pair:pair>/forecast")
@@ -138,4 +143,4 @@ def get_pair_prediction(query: dict[str, Any], pair: str) -> Response:  # `pair`
 @blp.doc(description=f"The same contract as GET /bitcoin/forecast. {FORECAST_DESCRIPTION}")
 def get_pair_forecast(query: dict[str, Any], pair: str) -> Response:
     """A pair's forecast over a range, one point per bar"""
-    return encode(forecast_between(g.pair, query.get("start"), query.get("end")))
+    return encode(forecast_between(g.pair, query.get("start"), query.get("end"), query["level"]))

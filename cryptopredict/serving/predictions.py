@@ -15,7 +15,7 @@ from flask_smorest import abort
 
 from cryptopredict.artifact import Artifact, PairModel, pair_name
 from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, format_utc, parse_utc
-from cryptopredict.forecast import OutOfRange
+from cryptopredict.forecast import DEFAULT_LEVEL, LEVELS, OutOfRange, coverage_of, levels_text
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.settings import BITCOIN
 from cryptopredict.timeframe import TIMEFRAMES
@@ -52,6 +52,33 @@ class UtcDateTime(ma.fields.Field):
             raise ma.ValidationError(str(exc)) from None
 
 
+class Level(ma.fields.Field):
+    """The band's level: exactly one of LEVELS as written (`80`; not `80.0`, `080` or ` 80`), or the default."""
+
+    ALLOWED: ClassVar[dict[str, int]] = {str(level): level for level in LEVELS}
+    MESSAGE = f"must be one of {', '.join(ALLOWED)}: the band's nominal coverage in percent (default {DEFAULT_LEVEL})"
+
+    def __init__(self) -> None:
+        super().__init__(
+            load_default=DEFAULT_LEVEL,
+            metadata={
+                "type": "integer",
+                "enum": list(LEVELS),
+                "default": DEFAULT_LEVEL,
+                "description": (
+                    f"The band's level: its nominal coverage in percent, {levels_text()}. `prediction_low` and "
+                    f"`prediction_high` are that band, calibrated on the backtest's errors, and `interval` its "
+                    f"nominal coverage (0.5, 0.8, 0.95); the bands are nested"
+                ),
+            },
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and value in self.ALLOWED:
+            return self.ALLOWED[value]
+        raise ma.ValidationError(f"{self.MESSAGE}, not {value!r:.40}")
+
+
 class PredictionQuery(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE  # cache-busters and tracking parameters are harmless
@@ -63,6 +90,7 @@ class PredictionQuery(ma.Schema):
             "example": "2025-01-01",
         },
     )
+    level = Level()
 
 
 class Prediction(ma.Schema):
@@ -73,7 +101,10 @@ class Prediction(ma.Schema):
     prediction_low = ma.fields.Float(required=True, metadata={"description": "Lower end of the band"})
     prediction_high = ma.fields.Float(required=True, metadata={"description": "Upper end of the band"})
     symbol = ma.fields.String(required=True, metadata={"example": "BTC/USD"})
-    interval = ma.fields.Float(required=True, metadata={"description": "Nominal coverage of the band", "example": 0.8})
+    interval = ma.fields.Float(
+        required=True,
+        metadata={"description": "Nominal coverage of the band: the `level` asked for, as a share", "example": 0.8},
+    )
     model_version = ma.fields.String(required=True)
 
 
@@ -156,11 +187,11 @@ def find_pair(artifact: Artifact, name: str) -> PairModel:
     return pair
 
 
-def predict_at(pair: PairModel, moment: dt.datetime) -> dict[str, Any]:
-    """Look one moment up, or abort with 422 naming the range the model answers."""
+def predict_at(pair: PairModel, moment: dt.datetime, level: int = DEFAULT_LEVEL) -> dict[str, Any]:
+    """Look one moment up with the band of `level`, or abort with 422 naming the range the model answers."""
     table = pair.forecast
     try:
-        point = table.lookup(moment.timestamp())
+        point = table.lookup(moment.timestamp(), level)
     except OutOfRange:
         abort_out_of_range(pair, "date", moment.timestamp())
     return {
@@ -169,7 +200,7 @@ def predict_at(pair: PairModel, moment: dt.datetime) -> dict[str, Any]:
         "prediction_low": point.low,
         "prediction_high": point.high,
         "symbol": table.symbol,
-        "interval": table.interval,
+        "interval": coverage_of(level),
         "model_version": pair.version,
     }
 
@@ -184,7 +215,8 @@ def get_prediction(query: dict[str, Any]) -> Response:
     Between two bars the values are interpolated linearly. The same date always gets the same answer
     from the same model version.
     """
-    return encode(predict_at(find_pair(current_app.extensions["artifact"], BITCOIN), query["date"]))
+    artifact = current_app.extensions["artifact"]
+    return encode(predict_at(find_pair(artifact, BITCOIN), query["date"], query["level"]))
 
 
 def encode(body: dict[str, Any]) -> Response:
@@ -209,6 +241,7 @@ class ForecastQuery(ma.Schema):
             "example": "2024-12-01",
         }
     )
+    level = Level()
 
 
 class ForecastPoint(ma.Schema):
@@ -224,14 +257,19 @@ class ForecastPoint(ma.Schema):
 class ForecastRange(ma.Schema):
     symbol = ma.fields.String(required=True)
     timeframe = ma.fields.String(required=True)
-    interval = ma.fields.Float(required=True)
+    interval = ma.fields.Float(
+        required=True, metadata={"description": "Nominal coverage of the points' band: the `level` asked for"}
+    )
     model_version = ma.fields.String(required=True)
     last_bar = ma.fields.String(required=True, metadata={"format": "date-time"})
     points = ma.fields.List(ma.fields.Nested(ForecastPoint), required=True, metadata={"maxItems": MAX_POINTS})
 
 
-def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
-    """Every bar from `start` to `end` with its forecast, band and observed close; 422 when too many or outside.
+def forecast_between(
+    pair: PairModel, start: dt.datetime | None, end: dt.datetime | None, level: int = DEFAULT_LEVEL
+) -> dict[str, Any]:
+    """Every bar from `start` to `end` with its forecast, the band of `level` and the observed close; 422 when too
+    many or outside.
 
     Missing ends default to the pair's timeframe's range around the last bar, clipped to the table."""
     table = pair.forecast
@@ -257,22 +295,25 @@ def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetim
                 f"returned at once: narrow it, for example end={widest}"
             ),
         )
-    return {
-        "symbol": table.symbol,
-        "timeframe": table.timeframe,
-        "interval": table.interval,
-        "model_version": pair.version,
-        "last_bar": format_utc(table.last_bar),
-        "points": [
+    points = []
+    for row in rows:
+        low, high = table.band_at(row, level)
+        points.append(
             {
                 "date": format_utc(table.time_of(row)),
                 "prediction": table.prediction[row],
-                "prediction_low": table.low[row],
-                "prediction_high": table.high[row],
+                "prediction_low": low,
+                "prediction_high": high,
                 "actual": table.actual[row],
             }
-            for row in rows
-        ],
+        )
+    return {
+        "symbol": table.symbol,
+        "timeframe": table.timeframe,
+        "interval": coverage_of(level),
+        "model_version": pair.version,
+        "last_bar": format_utc(table.last_bar),
+        "points": points,
     }
 
 
@@ -284,4 +325,4 @@ def forecast_between(pair: PairModel, start: dt.datetime | None, end: dt.datetim
 def get_forecast(query: dict[str, Any]) -> Response:
     """The forecast over a range, one point per bar"""
     pair = find_pair(current_app.extensions["artifact"], BITCOIN)
-    return encode(forecast_between(pair, query.get("start"), query.get("end")))
+    return encode(forecast_between(pair, query.get("start"), query.get("end"), query["level"]))

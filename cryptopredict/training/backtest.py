@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -22,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.dates import format_utc
-from cryptopredict.manifest import Backtest, HorizonScores, Scores
+from cryptopredict.forecast import DEFAULT_LEVEL, LEVELS, coverage_of, level_of
+from cryptopredict.manifest import Backtest, HorizonScores, LevelScores, Scores
 from cryptopredict.timeframe import Timeframe
+from cryptopredict.training.cluster import find_fanout
 from cryptopredict.training.model import Band, ModelSpec, fit_model, log_trend
 
 DAMPING_CANDIDATES = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
@@ -302,7 +303,8 @@ def _run_origin(args: tuple[pd.DataFrame, int, int, Forecaster, Timeframe, bool]
 def run_origins(
     bars: pd.DataFrame, forecaster: Forecaster, timeframe: Timeframe, plan: BacktestPlan, workers: int | None = None
 ) -> list[OriginPath]:
-    """Refit at every refit origin (in parallel processes) and collect a path from every origin the fits cover."""
+    """Refit at every refit origin (in parallel processes or Dask tasks) and collect a path from every origin the fits
+    cover."""
     horizon = timeframe.calibrated_bars
     step = pd.Timedelta(seconds=timeframe.seconds)
     positions = choose_origins(bars, plan, horizon, step)
@@ -314,40 +316,54 @@ def run_origins(
         (bars, p, end, forecaster, timeframe, k >= len(positions) - n_scored)
         for k, (p, end) in enumerate(zip(positions, ends, strict=True))
     ]
-    workers = workers or min(2, os.cpu_count() or 1)
-    if workers == 1:
-        results = [_run_origin(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_run_origin, jobs, chunksize=4))
+    # Local processes, or the cluster when this runs in a Dask task (see cluster.py).
+    fanout = find_fanout(workers or min(2, os.cpu_count() or 1))
+    results = fanout.map(_run_origin, jobs, "refit", chunksize=4)
     return [path for batch in results for path in batch]
 
 
 Paths = Sequence[OriginPath] | PathMatrix
 
 
-def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -> Band:
-    """Split-conformal quantiles of the log errors at every horizon 1..H, from the most recent origins."""
+def level_probabilities() -> list[float]:
+    """The quantiles' probabilities, every level's lower tail then every level's upper tail."""
+    tails = [(1 - coverage_of(level)) / 2 for level in LEVELS]
+    return [*tails, *(1 - tail for tail in tails)]
+
+
+def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe) -> Band:
+    """Split-conformal quantiles of the log errors at every horizon 1..H and every level, from the most recent
+    origins.
+
+    Nested by construction: one sample's quantiles are monotone in their probability, and the running minimum
+    (maximum) over the horizon keeps that order."""
     matrix = PathMatrix.of(paths)
-    tail = (1 - interval) / 2
-    low: list[float] = []
-    high: list[float] = []
+    probabilities = level_probabilities()
+    low: dict[int, list[float]] = {level: [] for level in LEVELS}
+    high: dict[int, list[float]] = {level: [] for level in LEVELS}
     for h in range(1, timeframe.calibrated_bars + 1):
         errors = matrix.log_errors(damping, h)
         errors = errors[~np.isnan(errors)][-calibration_size(timeframe, h) :]
-        q_low, q_high = np.quantile(errors, [tail, 1 - tail])
-        # Uncertainty cannot shrink with the horizon; smooth the sampling noise out.
-        low.append(min(float(q_low), low[-1] if low else 0.0))
-        high.append(max(float(q_high), high[-1] if high else 0.0))
-    return Band(low=low, high=high)
+        quantiles = np.quantile(errors, probabilities)
+        for k, level in enumerate(LEVELS):
+            q_low, q_high = float(quantiles[k]), float(quantiles[len(LEVELS) + k])
+            # Uncertainty cannot shrink with the horizon; smooth the sampling noise out.
+            low[level].append(min(q_low, low[level][-1] if low[level] else 0.0))
+            high[level].append(max(q_high, high[level][-1] if high[level] else 0.0))
+    band = Band(low=low, high=high)
+    if problems := band.problems():  # cannot happen (see above); a regression must not reach an artifact
+        raise AssertionError(problems[0])
+    return band
 
 
-def _score(paths: Paths, damping: float | None, h: int, interval: float, calibration_size: int) -> dict[str, Any]:
-    """MAPE, MAE, and the sequentially calibrated band's coverage and width, over the scored origins."""
+def _score(paths: Paths, damping: float | None, h: int, calibration_size: int) -> dict[str, Any]:
+    """MAPE, MAE, and each level's sequentially calibrated band's coverage and width, over the scored origins."""
     matrix = PathMatrix.of(paths)
-    tail = (1 - interval) / 2
+    probabilities = level_probabilities()
     errors = matrix.log_errors(damping, h)
-    abs_pct, abs_err, covered, width = [], [], [], []
+    abs_pct, abs_err = [], []
+    covered: dict[int, list[bool]] = {level: [] for level in LEVELS}
+    width: dict[int, list[float]] = {level: [] for level in LEVELS}
     for i in np.flatnonzero(matrix.scored & ~np.isnan(errors)):
         # Calibrate on errors whose outcome was known at this origin: origins at least h bars earlier.
         known = errors[: int(np.searchsorted(matrix.position, matrix.position[i] - h, side="right"))]
@@ -357,20 +373,49 @@ def _score(paths: Paths, damping: float | None, h: int, interval: float, calibra
         abs_pct.append(abs(forecast - actual) / actual)
         abs_err.append(abs(forecast - actual))
         if len(known) >= MIN_CALIBRATION:
-            q_low, q_high = np.quantile(known, [tail, 1 - tail])
-            covered.append(q_low <= errors[i] <= q_high)
-            width.append(math.exp(q_high) - math.exp(q_low))
+            quantiles = np.quantile(known, probabilities)
+            for k, level in enumerate(LEVELS):
+                q_low, q_high = quantiles[k], quantiles[len(LEVELS) + k]
+                covered[level].append(bool(q_low <= errors[i] <= q_high))
+                width[level].append(math.exp(q_high) - math.exp(q_low))
     if not abs_pct:  # every outcome at this horizon falls in a gap of the history: nothing to score
         raise BacktestError(f"no scored origin has an observed close {h} bars later")
     return {
         "mape": float(np.mean(abs_pct)),
         "mae": float(np.mean(abs_err)),
         # None, not NaN, where no band could be calibrated: the manifest is strict JSON.
-        "coverage": float(np.mean(covered)) if covered else None,
-        "width": float(np.mean(width)) if width else None,
+        "coverage": {level: float(np.mean(c)) if c else None for level, c in covered.items()},
+        "width": {level: float(np.mean(w)) if w else None for level, w in width.items()},
         "origins": len(abs_pct),
-        "band_origins": len(covered),
+        "band_origins": len(covered[DEFAULT_LEVEL]),
     }
+
+
+def _scores(result: dict[str, Any], mase: float, interval: float) -> dict[str, Any]:
+    """A forecast's Scores record: the band of `interval` (the served columns' level) and every level's."""
+    level = level_of(interval)
+    return Scores.make(
+        mape=result["mape"],
+        mase=mase,
+        coverage=result["coverage"][level],
+        width=result["width"][level],
+        levels=[
+            LevelScores.make(
+                level=each,
+                nominal=coverage_of(each),
+                coverage=result["coverage"][each],
+                width=result["width"][each],
+                tolerance=None,  # the gate's to fill in (gate.with_tolerances), on the model's bands
+            )
+            for each in LEVELS
+        ],
+    )
+
+
+def independent_outcomes(origins: int, timeframe: Timeframe, h: int) -> int:
+    """Non-overlapping `h`-bar windows among `origins` consecutive origins (`origin_every` bars apart): how many
+    independent outcomes a share measured over them rests on. 725 daily origins hold 24 30-day windows."""
+    return origins * timeframe.origin_every // max(h, timeframe.origin_every)
 
 
 def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -> list[dict[str, Any]]:
@@ -378,21 +423,17 @@ def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -
     matrix = PathMatrix.of(paths)
     rows = []
     for h in timeframe.horizons:
-        model = _score(matrix, damping, h, interval, calibration_size(timeframe, h))
-        naive = _score(matrix, None, h, interval, calibration_size(timeframe, h))
+        model = _score(matrix, damping, h, calibration_size(timeframe, h))
+        naive = _score(matrix, None, h, calibration_size(timeframe, h))
         rows.append(
             HorizonScores.make(
                 horizon=h,
                 unit=timeframe.unit,
                 origins=model["origins"],
+                independent=independent_outcomes(model["band_origins"], timeframe, h),
                 mape_ratio=model["mape"] / naive["mape"],
-                model=Scores.make(
-                    mape=model["mape"],
-                    mase=model["mae"] / naive["mae"],
-                    coverage=model["coverage"],
-                    width=model["width"],
-                ),
-                naive=Scores.make(mape=naive["mape"], mase=1.0, coverage=naive["coverage"], width=naive["width"]),
+                model=_scores(model, model["mae"] / naive["mae"], interval),
+                naive=_scores(naive, 1.0, interval),
             )
         )
     return rows
@@ -456,7 +497,7 @@ def backtest(
     chosen = replace(spec, damping=damping)
     return BacktestResult(
         spec=chosen,
-        band=calibrate_band(matrix, damping, spec.timeframe, interval),
+        band=calibrate_band(matrix, damping, spec.timeframe),
         table=score(matrix, damping, spec.timeframe, interval),
         plan=plan,
         last_origin=paths[-1].origin,

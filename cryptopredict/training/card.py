@@ -8,10 +8,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cryptopredict.manifest import HorizonScores, Scores
+from cryptopredict.forecast import LEVELS
+from cryptopredict.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.timeframe import TIMEFRAMES
 
-COLUMNS = ("horizon", "model MAPE", "naive MAPE", "ratio", "MASE", "model cover", "naive cover", "model width")
+# The model's band coverage at every level (the nominal in the header), then the default band's naive coverage,
+# and last how far from nominal the gate let each level's coverage fall, in points (50 / 80 / 95 %).
+COLUMNS = (
+    "horizon",
+    "model MAPE",
+    "naive MAPE",
+    "ratio",
+    "MASE",
+    *(f"{level}% cover" for level in LEVELS),
+    "naive cover",
+    "model width",
+    "gate ± points",
+)
 
 
 def _percent(value: float | None, digits: int) -> str:
@@ -34,10 +47,15 @@ def _row_cells(row: dict[str, Any]) -> list[str]:
         f"{naive[Scores.mape]:.2%}",
         f"{row[HorizonScores.mape_ratio]:.3f}",
         f"{model[Scores.mase]:.3f}",
-        _percent(model[Scores.coverage], 1),
+        *(_percent(band[LevelScores.coverage], 1) for band in model[Scores.levels]),
         _percent(naive[Scores.coverage], 1),
         _percent(model[Scores.width], 1),
+        "/".join(_points(band[LevelScores.tolerance]) for band in model[Scores.levels]),
     ]
+
+
+def _points(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:.3g}"
 
 
 def format_table(table: Sequence[dict[str, Any]]) -> str:

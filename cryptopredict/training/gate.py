@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cryptopredict.manifest import HorizonScores, Scores
+from cryptopredict.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.training.card import horizon_label
 
 
@@ -15,12 +16,48 @@ class GateThresholds:
     """The thresholds, named as the card's `gate` names them (manifest.Gate)."""
 
     max_mape_ratio: float = 1.10
-    min_coverage: float = 0.70
+    min_coverage: float = 0.70  # the band of the card's interval (the served columns' level, 80 %)
     max_coverage: float = 0.90
+    # Every level (50, 80 and 95 %) within this of its nominal coverage: 7 points, tighter than the 80 % band's
+    # 70-90 %, so both hold for it; widened where the backtest cannot measure coverage that precisely (see
+    # coverage_tolerance).
+    max_coverage_gap: float = 0.07
 
     def describe(self) -> dict[str, float]:
         """The thresholds as the card's `gate` holds them (Gate.make refuses a name it does not declare)."""
         return asdict(self)
+
+
+# Two standard errors: a band calibrated exactly is refused by chance in about 5 % of the checks (each level at
+# each horizon), not in half of them, as a fixed 7 points would at 30 days on two years of daily bars.
+COVERAGE_Z = 2.0
+
+
+def coverage_tolerance(nominal: float, independent: int, gap: float) -> float:
+    """How far from `nominal` a band's measured coverage may fall: `gap`, or COVERAGE_Z standard errors of the
+    share of `independent` outcomes a calibrated band would hold, if that is wider.
+
+    725 daily origins: at 1 day 2 x sqrt(0.5 x 0.5 / 725) = 3.7 points at 50 %, so 7; at 30 days they hold only 24
+    independent outcomes, and 2 x sqrt(0.5 x 0.5 / 24) = 20.4 points."""
+    return max(gap, COVERAGE_Z * math.sqrt(nominal * (1 - nominal) / max(independent, 1)))
+
+
+def with_tolerances(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -> list[dict[str, Any]]:
+    """The backtest table with each of the model's bands carrying the tolerance the gate judges it by (the card
+    records it); the naive forecast's bands keep none."""
+    rows = []
+    for row in table:
+        model = row[HorizonScores.model]
+        levels = [
+            {**band, LevelScores.tolerance: _tolerance(row, band, thresholds.max_coverage_gap)}
+            for band in model[Scores.levels]
+        ]
+        rows.append({**row, HorizonScores.model: {**model, Scores.levels: levels}})
+    return rows
+
+
+def _tolerance(row: dict[str, Any], band: dict[str, Any], gap: float) -> float:
+    return coverage_tolerance(band[LevelScores.nominal], row[HorizonScores.independent], gap)
 
 
 def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -> list[str]:
@@ -39,4 +76,36 @@ def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -
                 f"{name}: band coverage {coverage:.1%} outside "
                 f"{thresholds.min_coverage:.0%}-{thresholds.max_coverage:.0%}"
             )
+        failures += _level_failures(name, row, thresholds.max_coverage_gap)
     return failures
+
+
+def _level_failures(name: str, row: dict[str, Any], gap: float) -> list[str]:
+    """Each level's band whose coverage is unknown, or further than its tolerance (`gap` at least, see
+    coverage_tolerance) from its nominal coverage."""
+    failures = []
+    for band in row[HorizonScores.model][Scores.levels]:
+        level, nominal, coverage = band[LevelScores.level], band[LevelScores.nominal], band[LevelScores.coverage]
+        if coverage is None:
+            if row[HorizonScores.model][Scores.coverage] is not None:  # else already said, for every level
+                failures.append(f"{name}: too few backtest errors to calibrate and score the {level}% band")
+        # The epsilon absorbs float error only: 0.73 - 0.80 is -0.0700...006.
+        elif not abs(coverage - nominal) <= (tolerance := _tolerance(row, band, gap)) + 1e-12:
+            failures.append(
+                f"{name}: {level}% band coverage {coverage:.2%} outside "
+                f"{max(nominal - tolerance, 0.0):.1%}-{min(nominal + tolerance, 1.0):.1%} "
+                f"({_why(row, tolerance, gap)})"
+            )
+    return failures
+
+
+def _why(row: dict[str, Any], tolerance: float, gap: float) -> str:
+    """'nominal ± 7 points', or where sampling widened it, 'nominal ± 20.4 points: 2 standard errors over 24
+    independent 30-day outcomes'."""
+    if tolerance == gap:
+        return f"nominal ± {gap * 100:g} points"
+    n, horizon, unit = row[HorizonScores.independent], row[HorizonScores.horizon], row[HorizonScores.unit]
+    return (
+        f"nominal ± {tolerance * 100:.1f} points: {COVERAGE_Z:g} standard errors over {n} independent "
+        f"{horizon}-{unit} outcome{'' if n == 1 else 's'}"
+    )

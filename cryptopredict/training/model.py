@@ -5,7 +5,8 @@ A forecast made at a bar with close `c` for `h` bars later is
     c * exp(damping * (f(t + h) - f(t)))
 
 where `f` is Prophet's fit of the log close. Its band multiplies that by exp(q_low(h)) and exp(q_high(h)),
-the quantiles of the out-of-sample log errors the backtest measured at horizon `h` (split-conformal).
+the quantiles of the out-of-sample log errors the backtest measured at horizon `h` (split-conformal), at every
+level of forecast.LEVELS.
 The same formula materialises every row of the table: a past bar is predicted from the close before it.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,10 +23,10 @@ from prophet import Prophet
 from prophet.serialize import model_from_json, model_to_json
 
 from cryptopredict.dates import epoch_of
-from cryptopredict.forecast import ForecastTable, significant
+from cryptopredict.forecast import BandQuantiles, ForecastTable, level_of, levels_text, significant
 from cryptopredict.timeframe import DAY, Timeframe
 
-BAND_FORMAT = 1
+BAND_FORMAT = 2  # 1: the 80 % band only
 
 
 @dataclass(frozen=True)
@@ -52,39 +52,43 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class Band:
-    """Log-error quantiles per horizon in bars: index 0 is one bar ahead."""
+class Band(BandQuantiles):
+    """Log-error quantiles per level and horizon in bars (see forecast.BandQuantiles), kept at full precision in
+    the band file, from which a later run re-anchors the forecast."""
 
-    low: Sequence[float]
-    high: Sequence[float]
+    def to_json(self, damping: float, interval: float) -> bytes:
+        """The band file: what a later run needs, with the stored Prophet model, to re-anchor the forecast.
 
-    def to_json(self, damping: float) -> bytes:
-        """The band file: what a later run needs, with the stored Prophet model, to re-anchor the forecast."""
-        body = {"format": BAND_FORMAT, "damping": damping, "low": list(self.low), "high": list(self.high)}
+        The columns' level (`interval`'s) at full precision, so a re-anchor reproduces them exactly; the others as the
+        table stores them, which is all a re-anchor needs of them, and keeps an hourly pair's artifact small."""
+        rounded = self.rounded()
+        exact = level_of(interval)
+        levels = BandQuantiles(
+            low={level: (self if level == exact else rounded).low[level] for level in self.low},
+            high={level: (self if level == exact else rounded).high[level] for level in self.high},
+        )
+        body = {"format": BAND_FORMAT, "damping": damping, "levels": levels.to_dict()}
         return json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> tuple[Band, float]:
-        """The band and the damping from a band file; ValueError if it is not one."""
+        """The band and the damping from a band file; ValueError if it is not one of this format."""
         try:
             body = json.loads(raw)
-            if body.get("format") != BAND_FORMAT or len(body["low"]) != len(body["high"]) or not body["low"]:
-                raise ValueError("not a band file of this format")
-            return cls(low=[float(v) for v in body["low"]], high=[float(v) for v in body["high"]]), float(
-                body["damping"]
-            )
+            if body.get("format") == 1:
+                # Written before levels: it cannot re-anchor the other levels' bands, so the pair is refitted.
+                raise ValueError(f"the band file holds the 80 % band only; this version calibrates {levels_text()}")
+            if body.get("format") != BAND_FORMAT:
+                raise ValueError(f"not a band file of format {BAND_FORMAT}")
+            quantiles = BandQuantiles.from_dict(body["levels"])
+            return cls(low=quantiles.low, high=quantiles.high), float(body["damping"])
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a band file: not JSON ({exc})") from None
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a band file: {exc}") from None
-
-    def at(self, steps: int) -> tuple[float, float]:
-        """Quantiles `steps` bars ahead; beyond the calibrated horizon they widen like a random walk."""
-        calibrated = len(self.low)
-        if steps <= calibrated:
-            return self.low[steps - 1], self.high[steps - 1]
-        scale = math.sqrt(steps / calibrated)
-        return self.low[-1] * scale, self.high[-1] * scale
+        except ValueError as exc:
+            message = str(exc)
+            raise ValueError(message if "band file" in message else f"not a band file: {message}") from None
 
 
 def quiet_stan_logs() -> None:
@@ -168,10 +172,11 @@ def materialise_forecast(
             latest = i
     rows = range(1, len(grid))  # the first bar has nothing before it to be predicted from
     prediction, low, high = [], [], []
+    level = level_of(interval)  # the columns hold this level's band; the table keeps every level's quantiles
     for i in rows:
         a = anchor[i]
         centre = actual[a] * math.exp(spec.damping * (trend[i] - trend[a]))
-        q_low, q_high = band.at(i - a)
+        q_low, q_high = band.at(i - a, level)
         prediction.append(significant(centre))
         low.append(significant(centre * math.exp(min(q_low, 0.0))))
         high.append(significant(centre * math.exp(max(q_high, 0.0))))
@@ -186,4 +191,5 @@ def materialise_forecast(
         low=low,
         high=high,
         actual=[None if np.isnan(v) else significant(float(v)) for v in actual[1:]],
+        band=band.rounded(),
     )

@@ -19,7 +19,6 @@ import datetime as dt
 import hashlib
 import json
 import platform
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from importlib import metadata
@@ -32,7 +31,17 @@ from cryptopredict.artifact import ArtifactError, pair_files, read_verified_file
 from cryptopredict.dates import format_utc, naive_utc, parse_utc
 from cryptopredict.files import write_atomically
 from cryptopredict.forecast import ForecastTable
-from cryptopredict.manifest import FORMAT, Gate, Manifest, PairCard, RunOutcome, Source, SourceKind, Update
+from cryptopredict.manifest import (
+    FORMAT,
+    PREVIOUS_FORMATS,
+    Gate,
+    Manifest,
+    PairCard,
+    RunOutcome,
+    Source,
+    SourceKind,
+    Update,
+)
 from cryptopredict.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
@@ -43,6 +52,7 @@ from cryptopredict.settings import (
     DEFAULT_WORKERS,
 )
 from cryptopredict.timeframe import DAY, HOUR, Timeframe, timeframe_of
+from cryptopredict.track import DriftRules, TrackRecord
 from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest, fit_plan
 from cryptopredict.training.bars import (
     AlpacaOptions,
@@ -57,7 +67,8 @@ from cryptopredict.training.bars import (
     validate_bars,
 )
 from cryptopredict.training.barstore import sync_bars
-from cryptopredict.training.gate import GateThresholds, find_failures
+from cryptopredict.training.cluster import Fanout
+from cryptopredict.training.gate import GateThresholds, find_failures, with_tolerances
 from cryptopredict.training.model import (
     Band,
     ModelSpec,
@@ -68,6 +79,7 @@ from cryptopredict.training.model import (
     serialise_model,
 )
 from cryptopredict.training.report import render_report
+from cryptopredict.training.scoring import Scored, score_pair, why_no_previous
 
 RECORDED_PACKAGES = ("prophet", "cmdstanpy", "pandas", "numpy", "alpaca-py")
 # train.py refuses --data with other than one pair as an option error; fit_all keeps the check for other callers.
@@ -95,7 +107,9 @@ class TrainSettings:
     backtest_plan: BacktestPlan | None = None  # None: the default plan for the timeframe
     alpaca: AlpacaOptions = field(default_factory=AlpacaOptions)
     workers: int = DEFAULT_WORKERS  # processes: pairs in parallel, or one pair's backtest refits
+    scheduler: str | None = None  # a Dask scheduler's address: pairs and their refits run on that cluster instead
     refit_after_hours: float = DEFAULT_REFIT_AFTER_HOURS  # older stored fits are refitted; 0 refits every run
+    drift: DriftRules = field(default_factory=DriftRules)  # when the track record flags a pair degraded
 
     def __post_init__(self) -> None:
         if self.timeframe is None:
@@ -195,6 +209,10 @@ class PairEntry:
         timeframe, interval = self.card[PairCard.timeframe], self.card[PairCard.interval]
         if timeframe != settings.bar_timeframe.name or interval != settings.interval:
             return f"the stored model is for {timeframe} bars and a {interval} band"
+        try:  # a band file of another format (one written before the band levels) cannot re-anchor every level
+            Band.from_json(self.files[pair_files(self.card[PairCard.symbol]).band])
+        except ValueError as exc:
+            return f"the stored band cannot be re-anchored: {exc}"
         if self.bar(PairCard.fit_last_bar) > bars["ds"].iloc[-1]:
             return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
         return None
@@ -224,6 +242,7 @@ def fit_pair(
     start = pd.Timestamp(settings.start)
     plan, plan_note = fit_plan(bars, settings.bar_timeframe, settings.backtest_plan, start=start)
     result = backtest(bars, spec, settings.interval, plan, workers=workers)
+    result = replace(result, table=with_tolerances(result.table, settings.gate))  # the card records them
     failures = find_failures(result.table, settings.gate)
     window = fit_window(bars, result.spec)
     model = fit_model(bars, result.spec)
@@ -253,7 +272,7 @@ def fit_pair(
         backtest=result.summary(),
         gate=Gate.make(**settings.gate.describe(), passed=not failures, failures=failures),
     )
-    band = result.band.to_json(result.spec.damping)
+    band = result.band.to_json(result.spec.damping, settings.interval)
     fitted = _finish(symbol, fit, table, serialise_model(model), band, failures, now, made_at=trained_at)
     return replace(fitted, plan_note=plan_note)
 
@@ -377,6 +396,7 @@ class TrainResult:
     manifest: dict[str, Any] | None  # the published manifest, or None when nothing was published
     outcomes: dict[str, PairOutcome]
     report_path: Path | None
+    track: dict[str, str] = field(default_factory=dict)  # what happened to each served pair's track record, one line
 
     @property
     def reasons(self) -> list[str]:
@@ -398,35 +418,72 @@ def fit_all(settings: TrainSettings, now: dt.datetime, stored: dict[str, PairEnt
             loaded[symbol] = load_bars(settings, symbol, now)
         except BarsError as exc:
             results[symbol] = f"bars: {exc}"
-    jobs = [FitJob(settings, s, bars, origin, now, stored.get(s)) for s, (bars, origin) in loaded.items()]
+    # The Alpaca keys stay here: the fits never fetch, and tasks may run on other machines.
+    task_settings = replace(settings, alpaca=replace(settings.alpaca, api_key=None, secret_key=None))
+    jobs = [FitJob(task_settings, s, bars, origin, now, stored.get(s)) for s, (bars, origin) in loaded.items()]
     refits = sum(1 for job in jobs if not job.stored or job.stored.refit_due(settings, job.bars))
-    if refits <= 1 or settings.workers == 1:
+    fanout = Fanout(settings.workers, settings.scheduler)
+    if fanout.is_local and (refits <= 1 or settings.workers == 1):
         # At most one refit: it spreads its backtest over the worker processes; re-anchors take a second each.
         for job in jobs:
             results[job.symbol] = _fit_job(job, settings.workers)
     else:
-        with ProcessPoolExecutor(max_workers=min(settings.workers, len(jobs))) as pool:
-            for job, work in zip(jobs, pool.map(partial(_fit_job, workers=1), jobs), strict=True):
-                results[job.symbol] = work
+        # Pairs in parallel: locally each backtest runs in its pair's process; on Dask it fans out again.
+        per_pair = 1 if fanout.is_local else settings.workers
+        for job, work in zip(jobs, fanout.map(partial(_fit_job, workers=per_pair), jobs, "pair"), strict=True):
+            results[job.symbol] = work
     return {symbol: results[symbol] for symbol in settings.pairs}
 
 
 def read_previous(model_dir: Path) -> dict[str, PairEntry]:
-    """The previous artifact's pairs with all their files, if there is a valid artifact of this format.
+    """The previous artifact's pairs with all their files, if there is a valid artifact of this format (or of one of
+    the PREVIOUS_FORMATS, whose pairs lack only the track record).
 
     A pair whose card does not match the definition is left out: it is refitted, as if it had no stored model."""
     try:
         manifest, contents = read_verified_files(model_dir)
     except ArtifactError:
         return {}
-    if manifest.get(Manifest.format) != FORMAT or not isinstance(manifest.get(Manifest.pairs), dict):
+    readable = (FORMAT, *PREVIOUS_FORMATS)
+    if manifest.get(Manifest.format) not in readable or not isinstance(manifest.get(Manifest.pairs), dict):
         return {}
     stored = {}
     for symbol, card in manifest[Manifest.pairs].items():
-        names = pair_files(symbol).all()
-        if all(name in contents for name in names) and not PairCard.check(card):
-            stored[symbol] = PairEntry(card, {name: contents[name] for name in names})
+        names = pair_files(symbol)
+        if all(name in contents for name in names.model()) and not PairCard.check(card):
+            present = [name for name in names.all() if name in contents]  # the record is absent in format 4
+            stored[symbol] = PairEntry(card, {name: contents[name] for name in present})
     return stored
+
+
+def score_served(
+    settings: TrainSettings, stored: dict[str, PairEntry], outcomes: dict[str, PairOutcome]
+) -> dict[str, Scored]:
+    """Each served pair's track record after this run (training/scoring.py): the stored forecast scored against the
+    closes in the table this run made for it, when it made one that is published."""
+    absent = None
+    scored = {}
+    for symbol, outcome in outcomes.items():
+        if outcome.served is None:
+            continue  # dropped: nothing is published for it
+        actuals = None
+        if outcome.status == "updated" and outcome.fitted:
+            actuals = outcome.fitted.table
+        elif outcome.reanchored:
+            actuals = ForecastTable.from_json(outcome.served.files[pair_files(symbol).forecast])
+        previous = stored.get(symbol)
+        if previous is None and absent is None:
+            absent = why_no_previous(settings.model_dir)
+        scored[symbol] = score_pair(
+            symbol,
+            previous.files if previous else None,
+            previous.card[PairCard.model_version] if previous else None,
+            actuals,
+            settings.drift,
+            absent or "",
+            outcome.served.card[PairCard.timeframe],
+        )
+    return scored
 
 
 def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResult:
@@ -455,7 +512,13 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
             outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, stored[symbol])
         else:
             outcomes[symbol] = PairOutcome(symbol, "dropped", reason, fitted)
-    served = {symbol: o.served for symbol, o in outcomes.items() if o.served}
+    track = score_served(settings, stored, outcomes)
+    # Every served pair carries its track record; a stored pair's (unchanged or kept) comes back as it was.
+    served = {
+        symbol: PairEntry(o.served.card, {**o.served.files, pair_files(symbol).record: track[symbol].record})
+        for symbol, o in outcomes.items()
+        if o.served
+    }
     cards = {symbol: entry.card for symbol, entry in served.items()}
     files = {name: data for entry in served.values() for name, data in entry.files.items()}
     # Pairs no longer configured are not carried over: the configuration says what is served.
@@ -492,5 +555,7 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     sections = [(o.fitted.table, o.fitted.card, o.fitted.failures) for o in outcomes.values() if o.fitted]
     if sections:
         report_path = settings.report_path or default_report_path(settings.model_dir)
-        write_atomically(report_path, render_report(sections))
-    return TrainResult(manifest=manifest, outcomes=outcomes, report_path=report_path)
+        records = [TrackRecord.from_json(scored.record) for scored in track.values()]
+        write_atomically(report_path, render_report(sections, records))
+    notes = {symbol: scored.note for symbol, scored in track.items()}
+    return TrainResult(manifest=manifest, outcomes=outcomes, report_path=report_path, track=notes)

@@ -9,9 +9,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 from cryptopredict.dates import format_utc
-from cryptopredict.forecast import ForecastTable
-from cryptopredict.manifest import Backtest, HorizonScores, ModelDescription, PairCard, Scores, Source
+from cryptopredict.forecast import LEVELS, ForecastTable, coverage_of
+from cryptopredict.manifest import Backtest, HorizonScores, LevelScores, ModelDescription, PairCard, Scores, Source
 from cryptopredict.timeframe import Timeframe, timeframe_of
+from cryptopredict.track import Drift, TrackRecord, TrackSummary, format_summary, verdict_line
 from cryptopredict.training.card import format_table, horizon_label
 
 
@@ -21,19 +22,23 @@ def _forecast_figure(table: ForecastTable, timeframe: Timeframe, horizon_days: i
     last = table.last_row
     begin = max(0, last - timeframe.bars_in(timeframe.table_history_days * 86_400))
     shown_days = round((table.last_bar - table.time_of(begin)) / 86_400)
-    ahead = slice(last, len(times))
+    ahead = range(last, len(times))
     figure = go.Figure()
-    figure.add_scatter(
-        x=times[ahead], y=table.high[ahead], line={"width": 0}, showlegend=False, hoverinfo="skip", name="high"
-    )
-    figure.add_scatter(
-        x=times[ahead],
-        y=table.low[ahead],
-        fill="tonexty",
-        line={"width": 0},
-        fillcolor="rgba(31,119,180,0.2)",
-        name=f"{table.interval:.0%} band",
-    )
+    # The widest band first, so each narrower one is drawn over it, darker.
+    for opacity, level in zip((0.12, 0.2, 0.3), reversed(LEVELS), strict=True):
+        ends = [table.band_at(row, level) for row in ahead]
+        figure.add_scatter(
+            x=times[last:], y=[high for _, high in ends], line={"width": 0}, showlegend=False, hoverinfo="skip"
+        )
+        figure.add_scatter(
+            x=times[last:],
+            y=[low for low, _ in ends],
+            fill="tonexty",
+            line={"width": 0},
+            fillcolor=f"rgba(31,119,180,{opacity})",
+            name=f"{coverage_of(level):.0%} band",
+        )
+    ahead = slice(last, len(times))
     figure.add_scatter(x=times[ahead], y=table.prediction[ahead], name="forecast", line={"color": "#1f77b4"})
     figure.add_scatter(
         x=times[begin : last + 1], y=table.actual[begin : last + 1], name="close", line={"color": "#333"}
@@ -54,11 +59,20 @@ def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tu
         errors.add_bar(x=labels, y=[r[side][Scores.mape] * 100 for r in backtest], name=name)
     errors.update_layout(title="Backtest: MAPE by horizon (%)", barmode="group", height=380)
     coverage = go.Figure()
-    for side, name in ((HorizonScores.model, "model band"), (HorizonScores.naive, "naive band")):
-        shares = [None if (c := r[side][Scores.coverage]) is None else c * 100 for r in backtest]
-        coverage.add_bar(x=labels, y=shares, name=name)
-    coverage.add_hline(y=interval * 100, line_dash="dash", annotation_text="nominal")
-    coverage.update_layout(title="Backtest: share of outcomes inside the band (%)", barmode="group", height=380)
+    for k, level in enumerate(LEVELS):
+        shares = [
+            None if (c := r[HorizonScores.model][Scores.levels][k][LevelScores.coverage]) is None else c * 100
+            for r in backtest
+        ]
+        coverage.add_bar(x=labels, y=shares, name=f"model {level}% band")
+        coverage.add_hline(y=coverage_of(level) * 100, line_dash="dash", annotation_text=f"nominal {level}%")
+    naive = [None if (c := r[HorizonScores.naive][Scores.coverage]) is None else c * 100 for r in backtest]
+    coverage.add_bar(x=labels, y=naive, name=f"naive {interval:.0%} band")
+    coverage.update_layout(
+        title="Backtest: share of outcomes inside each band (%), against its nominal coverage",
+        barmode="group",
+        height=380,
+    )
     return errors, coverage
 
 
@@ -121,10 +135,39 @@ def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str]
 """
 
 
-def render_report(sections: Sequence[tuple[ForecastTable, dict[str, Any], list[str]]]) -> str:
-    """One HTML page with a section per pair and Plotly's JavaScript inlined once, so it opens with no network."""
+def _record_section(record: TrackRecord) -> str:
+    """A pair's track record: its summary and verdict, and the served forecasts against the actual closes."""
+    summary = record.summary
+    figure = go.Figure()
+    order = range(len(record))  # oldest first
+    dates = [format_utc(record.date[i]) for i in order]
+    figure.add_scatter(x=dates, y=[record.actual[i] for i in order], name="actual close", line={"color": "#333"})
+    figure.add_scatter(
+        x=dates, y=[record.prediction[i] for i in order], name="served forecast", mode="markers", marker={"size": 4}
+    )
+    figure.update_layout(title=f"{record.symbol}: what was served against what happened", height=380)
+    e = html.escape
+    drift = summary[TrackSummary.drift]
+    flag = "DEGRADED: " if drift[Drift.degraded] else ""
+    config = {"displaylogo": False}
+    chart = figure.to_html(full_html=False, include_plotlyjs=False, config=config) if len(record) else ""
+    return f"""<section>
+<h2>{e(record.symbol)}: track record (served forecasts scored against actual closes)</h2>
+<p>{e(flag + verdict_line(summary))}</p>
+<pre>{e(format_summary(summary))}</pre>
+{chart}
+</section>
+"""
+
+
+def render_report(
+    sections: Sequence[tuple[ForecastTable, dict[str, Any], list[str]]], records: Sequence[TrackRecord] = ()
+) -> str:
+    """One HTML page with a section per pair and Plotly's JavaScript inlined once, so it opens with no network;
+    then each pair's track record."""
     symbols = ", ".join(html.escape(card[PairCard.symbol]) for _, card, _ in sections)
     body = "".join(_pair_section(table, card, verdict, i == 0) for i, (table, card, verdict) in enumerate(sections))
+    body += "".join(_record_section(record) for record in records)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Model cards: {symbols}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}}

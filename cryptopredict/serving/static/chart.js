@@ -47,6 +47,14 @@ async function getJson(url) {
 }
 
 /** @type {Manifest} */ let manifest = null; // GET /model: the model card of every pair
+
+// The band levels the card's backtest scored, narrowest first (cryptopredict/forecast.py defines them once), read
+// from the card rather than restated here; every one is a `level` the forecast routes accept.
+/** @param {PairCard} card */
+function bandLevels(card) {
+  const first = card.backtest.horizons[0];
+  return first.model.levels.map((band) => band.level);
+}
 const summaries = {}; // GET /pairs, by pair name: bar length, freshness, range answered
 let shown = 0; // the latest pair asked for: an older answer arriving late is dropped
 
@@ -90,6 +98,15 @@ function showModel(card, summary) {
   document.getElementById("backtest-scope").textContent =
     "Backtest against the naive forecast (the price stays where it is): " + bt.refits + " refits, forecasts from " +
     bt.origins + " origins between " + bt.first_scored_origin.slice(0, 10) + " and " + bt.last_origin.slice(0, 10) + ".";
+  const head = document.querySelector("#backtest thead tr");
+  head.replaceChildren();
+  const headings = ["horizon", "model MAPE", "naive MAPE", "ratio"].concat(
+    bandLevels(card).map((level) => level + "% band coverage"));
+  for (const text of headings) {
+    const th = document.createElement("th");
+    th.textContent = text;
+    head.appendChild(th);
+  }
   const body = document.querySelector("#backtest tbody");
   body.replaceChildren();
   for (const row of bt.horizons) {
@@ -99,8 +116,7 @@ function showModel(card, summary) {
       percent(row.model.mape, 2),
       percent(row.naive.mape, 2),
       row.mape_ratio.toFixed(3),
-      percent(row.model.coverage, 1),
-    ];
+    ].concat(row.model.levels.map((band) => percent(band.coverage, 1)));
     for (const text of cells) {
       const td = document.createElement("td");
       td.textContent = text;
@@ -126,29 +142,83 @@ function suggestDate(summary) {
     summary.last_date + ".";
 }
 
-/**
- * @param {ForecastRange} range
- * @param {PairSummary} summary
- */
-function drawChart(range, summary) {
+// The points after the last bar, starting from its observed close, where the marker is.
+/** @param {ForecastRange} range */
+function forecastAhead(range) {
   const points = range.points;
-  const dates = points.map((p) => p.date);
   const lastBar = points.find((p) => p.date === range.last_bar);
-  // The forecast starts from the last observed close, where the marker is.
   const ahead = points.filter((p) => p.date > range.last_bar);
   if (lastBar) {
     const close = lastBar.actual;
     ahead.unshift({ date: lastBar.date, prediction: close, prediction_low: close, prediction_high: close });
   }
-  const traces = [
-    { x: ahead.map((p) => p.date), y: ahead.map((p) => p.prediction_high), mode: "lines",
-      line: { width: 0 }, hoverinfo: "skip", showlegend: false, name: "band high" },
-    { x: ahead.map((p) => p.date), y: ahead.map((p) => p.prediction_low), mode: "lines", fill: "tonexty",
-      fillcolor: "rgba(31,119,180,0.2)", line: { width: 0 }, name: Math.round(range.interval * 100) + "% band" },
+  return ahead;
+}
+
+// The track record over the range drawn: what the served models answered for each bar (without `level`), and the
+// close that bar then had. Its points come newest first; the lines are drawn oldest first.
+/**
+ * @param {TrackRecordPage} record
+ * @param since the first date drawn, ISO 8601 like the points' dates
+ */
+function recordTraces(record, since) {
+  const scored = record.points.filter((p) => p.date >= since).reverse();
+  if (scored.length === 0) {
+    return []; // nothing scored in the range drawn: no empty traces in the legend
+  }
+  return [
+    { x: scored.map((p) => p.date), y: scored.map((p) => p.prediction), mode: "markers",
+      marker: { size: 5, color: "#d62728", symbol: "x" }, name: "served forecast" },
+    { x: scored.map((p) => p.date), y: scored.map((p) => p.actual), mode: "markers",
+      marker: { size: 4, color: "#2ca02c" }, name: "actual (track record)" },
+  ];
+}
+
+/** @param {TrackRecordPage} record */
+function showRecord(record) {
+  const scores = record.summary;
+  const overall = scores.overall;
+  const drift = scores.drift;
+  const verdict = drift.degraded ? "DEGRADED: " + drift.reasons.join("; ")
+    : drift.status === "ok" ? "no drift over the last " + drift.rules.window_days + " days"
+      : "too few points yet to judge drift";
+  document.getElementById("track-line").textContent = overall.points === 0
+    ? "Track record: nothing scored yet (each retraining scores the forecasts served since the last one)."
+    : "Track record, forecasts served since " + scores.first_date.slice(0, 10) + " against what happened: " +
+      overall.points + " points, MAPE " + percent(overall.mape, 2) + " (naive " + percent(overall.naive_mape, 2) +
+      "), band coverage " + percent(overall.coverage, 1) + "; " + verdict + ".";
+}
+
+/**
+ * @param {ForecastRange} range the default level's range: closes, forecast and its band
+ * @param {ForecastRange[]} bands every level's range, narrowest band first (the default's among them)
+ * @param {PairSummary} summary
+ * @param {TrackRecordPage} record
+ */
+function drawChart(range, bands, summary, record) {
+  const points = range.points;
+  const dates = points.map((p) => p.date);
+  const lastBar = points.find((p) => p.date === range.last_bar);
+  const ahead = forecastAhead(range);
+  const traces = [];
+  // The widest band first: each narrower one is filled over it, so the shade deepens towards the forecast.
+  const shades = [0.3, 0.2, 0.12];
+  bands.slice().reverse().forEach((band, k) => {
+    const edge = forecastAhead(band);
+    const name = Math.round(band.interval * 100) + "% band";
+    traces.push(
+      { x: edge.map((p) => p.date), y: edge.map((p) => p.prediction_high), mode: "lines",
+        line: { width: 0 }, hoverinfo: "skip", showlegend: false, name: name + " high" },
+      { x: edge.map((p) => p.date), y: edge.map((p) => p.prediction_low), mode: "lines", fill: "tonexty",
+        fillcolor: "rgba(31,119,180," + shades[bands.length - 1 - k] + ")", line: { width: 0 }, name: name },
+    );
+  });
+  traces.push(
     { x: ahead.map((p) => p.date), y: ahead.map((p) => p.prediction), mode: "lines",
       line: { color: "#1f77b4" }, name: "forecast" },
     { x: dates, y: points.map((p) => p.actual), mode: "lines", line: { color: "#222" }, name: "close" },
-  ];
+  );
+  traces.push(...recordTraces(record, dates[0]));
   if (lastBar) {
     traces.push({ x: [lastBar.date], y: [lastBar.actual], mode: "markers", marker: { size: 10, color: "#ff7f0e" },
       name: "last bar" });
@@ -185,14 +255,20 @@ async function showPair(pair) {
   const mine = ++shown;
   document.body.dataset.ready = "false";
   document.getElementById("answer").textContent = "";
-  const range = await getJson("/predict/" + pair + "/forecast");
+  const card = manifest.pairs[pair]; // /model keys pairs by path form, like /pairs
+  const forecast = "/predict/" + pair + "/forecast";
+  // The default level's range (no `level`: the API's default), and every level's band over the same dates.
+  const [record, range, ...bands] = await Promise.all(
+    [getJson("/pairs/" + pair + "/track-record?limit=1000"), getJson(forecast)].concat(
+      bandLevels(card).map((level) => getJson(forecast + "?level=" + level))));
   if (mine !== shown) {
     return; // another pair was chosen while this one loaded
   }
   const summary = summaries[pair];
-  showModel(manifest.pairs[pair], summary); // /model keys pairs by path form, like /pairs
+  showModel(card, summary);
   suggestDate(summary);
-  drawChart(range, summary);
+  drawChart(range, bands, summary, record);
+  showRecord(record);
   const url = new URL(window.location);
   url.searchParams.set("pair", pair);
   window.history.replaceState(null, "", url);

@@ -1,0 +1,149 @@
+"""Scoring what was served: each run appends the previous artifact's forecasts, as the API answered them, for every
+bar that closed since that artifact's newest bar, to the pair's track record (cryptopredict/track.py).
+
+A forecast is looked up exactly as the server does (`ForecastTable.lookup` at the bar's start, the default level: what
+`GET /predict/{pair}?date=<bar>` answers without `level`), and its actual is the bar's close from the table this run
+made. A bar is scored once: only bars after both the served model's newest bar and the record's newest scored bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cryptopredict.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
+from cryptopredict.dates import format_utc
+from cryptopredict.forecast import DEFAULT_LEVEL, ForecastTable, coverage_of
+from cryptopredict.manifest import FORMAT, PREVIOUS_FORMATS, Manifest
+from cryptopredict.timeframe import timeframe_of
+from cryptopredict.track import DriftRules, Figures, Run, TrackRecord, TrackSummary, empty_record, verdict_line
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A pair's record after this run, and what happened to it in one line."""
+
+    record: bytes
+    note: str
+
+
+def why_no_previous(model_dir: Path) -> str:
+    """Why the previous artifact holds nothing of a pair: none there, unreadable, of an old format, or a new pair."""
+    if not (Path(model_dir) / MANIFEST_FILE).is_file():
+        return "no previous artifact"
+    try:
+        manifest, _ = read_verified_files(model_dir)
+    except ArtifactError as exc:
+        return f"the previous artifact cannot be used ({exc})"
+    found = manifest.get(Manifest.format)
+    if found not in (FORMAT, *PREVIOUS_FORMATS):
+        return f"the previous artifact is format {found!r}, whose forecasts this run does not read"
+    return "new to the artifact"
+
+
+def _carried(files: Mapping[str, bytes], symbol: str) -> tuple[TrackRecord | None, str | None]:
+    """The stored record, or None and why there is none to carry."""
+    raw = files.get(pair_files(symbol).record)
+    if raw is None:
+        return None, "the previous artifact has no track record (format 4)"
+    try:
+        return TrackRecord.from_json(raw), None
+    except ValueError as exc:
+        return None, f"the stored record cannot be read ({exc})"
+
+
+def _figures(record: TrackRecord) -> str:
+    overall = record.summary[TrackSummary.overall]
+    ratio, coverage = overall[Figures.mape_ratio], overall[Figures.coverage]
+    return (
+        f"record {overall[Figures.points]} points"
+        + (f", MAPE ratio {ratio:.3f}" if ratio is not None else "")
+        + (f", coverage {coverage:.1%}" if coverage is not None else "")
+        + "; "
+        + verdict_line(record.summary).split(": ", 1)[1]
+    )
+
+
+def score_pair(
+    symbol: str,
+    stored_files: Mapping[str, bytes] | None,
+    served_version: str | None,
+    actuals: ForecastTable | None,
+    rules: DriftRules,
+    absent: str,
+    timeframe_name: str,
+) -> Scored:
+    """The pair's record after this run: the stored one (or a new one) with the stored forecasts scored against the
+    closes in `actuals` (this run's table; None when this run made none, then nothing is scored).
+
+    `absent` says why there is no stored model when `stored_files` is None; `timeframe_name` is the served model's
+    bar length, for a record started without a table of this run."""
+    names = pair_files(symbol)
+    record, why = (None, absent) if stored_files is None else _carried(stored_files, symbol)
+    if actuals is None:  # the stored forecast stays served: its bars are scored by a later run
+        if stored_files is not None and record is not None:
+            return Scored(stored_files[names.record], f"nothing scored (no new forecast this run); {_figures(record)}")
+        return Scored(
+            empty_record(
+                symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules.for_timeframe(timeframe_name)
+            ).to_json(),
+            f"{why}: the record starts empty; nothing scored (no new forecast this run)",
+        )
+    lead = ""
+    if record is None:
+        lead = f"{why}: the record starts empty; "
+        record = empty_record(
+            symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules.for_timeframe(actuals.timeframe)
+        )
+    elif record.timeframe != actuals.timeframe:
+        lead = (
+            f"the record of {len(record) + record.archive.points} {record.timeframe} points is closed: this run's bars "
+            f"are {actuals.timeframe}; a new record starts; "
+        )
+        record = empty_record(
+            symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules.for_timeframe(actuals.timeframe)
+        )
+    record = replace(record, rules=rules.for_timeframe(record.timeframe))
+    if stored_files is None or served_version is None:
+        return Scored(record.to_json(), lead + "nothing to score (no served forecast)")
+    try:
+        served = ForecastTable.from_json(stored_files[names.forecast])
+    except (ValueError, KeyError) as exc:
+        return Scored(record.to_json(), lead + f"the served forecast cannot be read ({exc}): nothing scored")
+    if served.timeframe != actuals.timeframe:
+        return Scored(record.to_json(), lead + f"the served model was for {served.timeframe} bars: nothing scored")
+    newest = record.newest
+    after = served.last_bar if newest is None else max(served.last_bar, newest)
+    again = "" if after == served.last_bar else f" (bars to {format_utc(after)} were scored already)"
+    rows = []
+    late = 0
+    first_row = max(0, (after - actuals.start) // actuals.step + 1)  # the first bar after `after`
+    for row in range(first_row, actuals.last_row + 1):
+        close = actuals.actual[row]
+        moment = actuals.time_of(row)
+        if close is None:
+            continue  # a gap in the bars: nothing closed there
+        if moment > served.end:
+            late += 1  # past the served model's range: the API answered a 422 there
+            continue
+        point = served.lookup(moment)  # what GET /predict/{pair}?date=<bar> answered, without level
+        rows.append((moment, point.prediction, point.low, point.high, close))
+    lost = ""
+    if actuals.start > after + actuals.step:
+        lost = f"; bars before {format_utc(actuals.start)} are older than this run's table and were not scored"
+    if not rows:
+        nothing = f"no bar closed after {format_utc(after)}{again}: nothing scored; "
+        return Scored(record.to_json(), lead + nothing + _figures(record))
+    anchor_close = served.actual[served.last_row]
+    assert anchor_close is not None  # the newest bar is an observed close
+    record = record.extended(Run(served_version, served.last_bar, anchor_close), rows)
+    timeframe = timeframe_of(actuals.timeframe)
+    horizons = [(moment - served.last_bar) // timeframe.seconds for moment, *_ in rows]
+    skipped = f"; {late} bars past its range not scored" if late else ""
+    return Scored(
+        record.to_json(),
+        lead + f"scored {len(rows)} bars {format_utc(rows[0][0])} to {format_utc(rows[-1][0])} "
+        f"({min(horizons)}-{max(horizons)} {timeframe.unit}s ahead) served by {served_version}{again}{skipped}{lost}; "
+        + _figures(record),
+    )
