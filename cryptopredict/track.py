@@ -39,7 +39,7 @@ class DriftRules:
     max_coverage: float = 0.95  # ... must stay inside [min, max]
     window_days: int = 30
     # Fewer points in the window: no verdict, so a fresh record does not flag. None: the timeframe's own minimum
-    # (Timeframe.drift_min_points), resolved when a record is written (`for_timeframe`).
+    # (Timeframe.drift_min_points), resolved when a record is made (TrackRecord.__post_init__).
     min_points: int | None = None
 
     def for_timeframe(self, timeframe: str) -> DriftRules:

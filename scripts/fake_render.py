@@ -23,7 +23,6 @@ import argparse
 import http.client
 import json
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,21 +31,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from release import repository_of  # one rule for what must match: the script runs from scripts/
+# The script runs from scripts/: the release steps' rule for what must match and their docker call, and the
+# benchmarks' free port.
+from bench import free_port
+from release import docker, repository_of
 
 SERVICE_ID = "srv-rehearsal"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def docker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True)
 
 
 class FakeRender:
@@ -79,28 +69,28 @@ class FakeRender:
 
     def run_deploy(self, deploy: dict[str, Any], broken: bool) -> None:
         image = deploy["image"]
-        pulled = docker("pull", "--quiet", image)
+        pulled = docker("pull", "--quiet", image, check=False)
         if pulled.returncode != 0:
             deploy["result"] = f"failed: pull: {pulled.stderr.strip()[-200:]}"
             return
-        digest = docker("image", "inspect", "--format", "{{index .RepoDigests 0}}", image).stdout.strip()
+        digest = docker("image", "inspect", "--format", "{{index .RepoDigests 0}}", image, check=False).stdout.strip()
         port = free_port()
         env = ["-e", f"PORT={port}", "-e", "HOST=127.0.0.1"]
         if broken:
             env += ["-e", "MODEL_DIR=/nonexistent"]
-        started = docker("run", "-d", "--network", "host", *env, image)
+        started = docker("run", "-d", "--network", "host", *env, image, check=False)
         if started.returncode != 0:
             deploy["result"] = f"failed: run: {started.stderr.strip()[-200:]}"
             return
         container = started.stdout.strip()
         if not self.wait_healthy(port):
-            docker("rm", "-f", container)
+            docker("rm", "-f", container, check=False)
             deploy["result"] = "failed: health check never passed; the previous deploy keeps serving"
             return
         with self.lock:
             previous, self.live = self.live, {"image": image, "digest": digest, "container": container, "port": port}
         if previous:
-            docker("rm", "-f", previous["container"])
+            docker("rm", "-f", previous["container"], check=False)
         deploy["result"] = "live"
         deploy["digest"] = digest
 
@@ -123,7 +113,7 @@ class FakeRender:
     def stop(self) -> None:
         with self.lock:
             if self.live:
-                docker("rm", "-f", self.live["container"])
+                docker("rm", "-f", self.live["container"], check=False)
                 self.live = None
 
 

@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
 from cryptopredict.training.barstore import OVERLAP_BARS  # noqa: E402
-from scripts.bench import SHARED_HOURLY  # noqa: E402
+from scripts.bench import SHARED_HOURLY, free_port  # noqa: E402
 from scripts.fake_alpaca import FakeAlpaca, bars_from_csv, earliest_starts  # noqa: E402
 from scripts.pairs_bench import scaled  # noqa: E402
 
@@ -350,14 +350,6 @@ class StepFailed(Exception):
     def __init__(self, step: str, message: str) -> None:
         super().__init__(f"{step}: {message}")
         self.step, self.message = step, message
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def git(repo: Path, *args: str) -> str:

@@ -85,26 +85,20 @@ def score_pair(
         if stored_files is not None and record is not None:
             return Scored(stored_files[names.record], f"nothing scored (no new forecast this run); {_figures(record)}")
         return Scored(
-            empty_record(
-                symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules.for_timeframe(timeframe_name)
-            ).to_json(),
+            empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules).to_json(),
             f"{why}: the record starts empty; nothing scored (no new forecast this run)",
         )
     lead = ""
     if record is None:
         lead = f"{why}: the record starts empty; "
-        record = empty_record(
-            symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules.for_timeframe(actuals.timeframe)
-        )
+        record = empty_record(symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules)
     elif record.timeframe != actuals.timeframe:
         lead = (
             f"the record of {len(record) + record.archive.points} {record.timeframe} points is closed: this run's bars "
             f"are {actuals.timeframe}; a new record starts; "
         )
-        record = empty_record(
-            symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules.for_timeframe(actuals.timeframe)
-        )
-    record = replace(record, rules=rules.for_timeframe(record.timeframe))
+        record = empty_record(symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules)
+    record = replace(record, rules=rules)
     if stored_files is None or served_version is None:
         return Scored(record.to_json(), lead + "nothing to score (no served forecast)")
     try:
