@@ -30,14 +30,16 @@ COPY cryptopredict ./cryptopredict
 # data/previous-model, when the workflow provides it, is the model being served. Between weekly refits train.py
 # re-anchors each pair's stored Prophet model from there at the newest close; a pair that fails its fetch or its
 # gate keeps its model from there while the others update (train.py exits 4). If no pair updates, train.py
-# exits 1 or 3 and the build fails: no image is made from a model worse than the gate.
+# exits 1 or 3 and the build fails: no image is made from a model worse than the gate. --retire-unlisted: PAIRS
+# decides the live set, so a served pair no longer in PAIRS leaves the artifact (listed in its run.dropped).
 # data/cache/bars.sqlite is the bar store of earlier runs (the workflow restores it), so only new bars are
 # fetched; the updated store stays in this stage for the workflow to save again.
 # hadolint ignore=SC2086
 RUN if [ -d data/previous-model ]; then cp -r data/previous-model /build/model; fi; \
     mkdir -p /build/data/cache; \
     GIT_COMMIT="${GIT_COMMIT}" PAIRS="${PAIRS}" ALPACA_DATA_URL="${ALPACA_DATA_URL}" python train.py \
-        --source "${SOURCE}" ${TIMEFRAME:+--timeframe "${TIMEFRAME}"} ${UNTIL:+--until "${UNTIL}"} ${TRAIN_OPTIONS} \
+        --source "${SOURCE}" --retire-unlisted ${TIMEFRAME:+--timeframe "${TIMEFRAME}"} ${UNTIL:+--until "${UNTIL}"} \
+        ${TRAIN_OPTIONS} \
         --bar-store /build/data/cache/bars.sqlite --model-dir /build/model --report /build/model-report.html \
     || { status=$?; [ "$status" -eq 4 ] || exit "$status"; }
 # A run with no new bars publishes nothing and writes no report; the image then carries the model it had before.

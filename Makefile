@@ -54,34 +54,35 @@ lint: $(VENV)/.dev-deps
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-## quality: backtest on five years of the embedded history (and SHARED_DATA if present) against the targets
-SHARED_DATA ?= ../shared/data/btc_usd_1h.csv
+## quality: backtest on five years of the embedded daily history and of HOURLY_DATA (resampled to days)
+# Real hourly BTC/USD closes shipped in data/ (data/PROVENANCE.md): the benchmarks and the rehearsal train on them.
+HOURLY_DATA ?= data/btc-usd-1h.csv.gz
 quality: $(VENV)/.deps
-	$(BIN)/python scripts/quality.py $(if $(wildcard $(SHARED_DATA)),--data $(SHARED_DATA)) --json quality.json
+	$(BIN)/python scripts/quality.py --data $(HOURLY_DATA) --json quality.json
 
 ## bench: serving speed and footprint under wrk on loopback against the targets (needs wrk: apt-get install wrk)
 bench: $(VENV)/.deps
-	$(BIN)/python scripts/bench.py --json bench.json
+	$(BIN)/python scripts/bench.py --data $(HOURLY_DATA) --json bench.json
 
 ## bench-pairs: train.py as the workflow runs it on three hourly pairs (fake Alpaca on loopback): cold, six hours
 ## later (warm store, re-anchor) and a week later (weekly refit), each against 3 minutes
 bench-pairs: $(VENV)/.deps
-	$(BIN)/python scripts/pairs_bench.py --json pairs-bench.json
+	$(BIN)/python scripts/pairs_bench.py --data $(HOURLY_DATA) --json pairs-bench.json
 
 ## bench-scale: train.py on ten hourly pairs (fake Alpaca on loopback) serially, on the local pool and on a Dask
 ## LocalCluster of one and two workers: speedups as ratios, and the wall time modelled for 1 to 16 workers
 bench-scale: $(VENV)/.deps
-	$(BIN)/python scripts/bench_scale.py --json bench-scale.json
+	$(BIN)/python scripts/bench_scale.py --data $(HOURLY_DATA) --json bench-scale.json
 
 ## bench-track: the track record's size for a full year of hourly points, and a chain of six-hourly runs on
-## SHARED_DATA: scoring time per run and the record's summary table
+## HOURLY_DATA: scoring time per run and the record's summary table
 bench-track: $(VENV)/.deps
-	$(BIN)/python scripts/track_bench.py --data $(SHARED_DATA) --json track-bench.json
+	$(BIN)/python scripts/track_bench.py --data $(HOURLY_DATA) --json track-bench.json
 
-## freshness: replay 168 six-hourly runs (12 blocks, 2024-06..2025-10) on SHARED_DATA's hourly bars through train.py's
+## freshness: replay 168 six-hourly runs (12 blocks, 2024-06..2025-10) on HOURLY_DATA's hourly bars through train.py's
 ## pipeline and the API, against the daily design, the naive forecast and the band's nominal coverage
 freshness: $(VENV)/.deps
-	$(BIN)/python scripts/freshness.py --data $(SHARED_DATA) --json freshness.json
+	$(BIN)/python scripts/freshness.py --data $(HOURLY_DATA) --json freshness.json
 
 ## soak: 60 s of wrk at 32 connections, valid and invalid dates mixed: 5xx, socket errors, memory growth
 soak: $(VENV)/.deps
@@ -109,4 +110,4 @@ pin-base:
 
 ## release-rehearsal: push -> tag -> deploy -> verify with the workflow's scripts, all on loopback (root; ~10 min)
 release-rehearsal: $(VENV)/.deps
-	$(BIN)/python scripts/release_rehearsal.py --data $(SHARED_DATA)
+	$(BIN)/python scripts/release_rehearsal.py --data $(HOURLY_DATA)

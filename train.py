@@ -25,7 +25,7 @@ from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import AlpacaOptions, BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.cluster import SCHEDULER_ENV, ClusterError
-from cryptopredict.training.gate import GateThresholds
+from cryptopredict.training.gate import GateThresholds, advice
 from cryptopredict.training.pipeline import ONE_PAIR_PER_FILE, TrainResult, TrainSettings, default_timeframe, train
 
 COVERAGES = tuple(coverage_of(level) for level in LEVELS)  # what --interval may be
@@ -57,9 +57,31 @@ def parse_pairs(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """train.py's options in five groups, what matters first: data, model, quality gate, drift, runtime."""
     defaults = TrainSettings()  # its field defaults are the defaults; the options read them, never restate them
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
+    add_data_options(parser.add_argument_group("data: which pairs, from where, up to when"), defaults)
+    add_model_options(parser.add_argument_group("model: what is fitted, and how often"), defaults)
+    add_defaulted(
+        parser.add_argument_group("quality gate: a model that fails any check is not published"),
+        gate_options(defaults.gate),
+    )
+    add_drift_options(parser.add_argument_group("drift: when the live track record flags a pair degraded"), defaults)
+    add_runtime_options(parser.add_argument_group("runtime: where the artifact goes, and what computes it"), defaults)
+    return parser
+
+
+Defaulted = tuple[tuple[str, Callable[[str], object], object, str], ...]
+
+
+def add_defaulted(group: argparse._ArgumentGroup, options: Defaulted) -> None:
+    """Options whose help ends with their default."""
+    for flag, kind, value, text in options:
+        group.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
+
+
+def add_data_options(group: argparse._ArgumentGroup, defaults: TrainSettings) -> None:
+    group.add_argument(
         "--source",
         choices=("embedded", "alpaca"),
         default=defaults.source,
@@ -68,7 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default: {defaults.source})"
         ),
     )
-    parser.add_argument(
+    group.add_argument(
+        "--pairs",
+        type=parse_pairs,
+        default=os.environ.get("PAIRS") or ",".join(defaults.pairs),  # argparse applies `type` to a string default
+        metavar="LIST",
+        help=(
+            f"comma-separated pairs to train, one model each (default: $PAIRS or {','.join(defaults.pairs)}); "
+            "other pairs the model folder serves stay as they were"
+        ),
+    )
+    group.add_argument(
+        "--retire-unlisted",
+        action="store_true",
+        help=(
+            "pairs the model folder serves that --pairs does not name leave the artifact (each listed in the "
+            "manifest's run.dropped); the release passes it, so that PAIRS decides the live set"
+        ),
+    )
+    group.add_argument(
         "--data",
         type=Path,
         metavar="PATH",
@@ -76,32 +116,93 @@ def build_parser() -> argparse.ArgumentParser:
             "train on a CSV file of one pair's bars, named with --pairs: columns timestamp,close and optionally "
             "open,high,low,volume; each timestamp is a bar's start, ISO 8601 (2024-01-31 or 2024-01-31T00:00:00Z; "
             "UTC unless it carries an offset), strictly increasing, on the --timeframe grid in UTC; bars of that "
-            "length, or shorter ones (resampled to the last close of each period); overrides --source"
+            "length, or shorter ones (resampled to the last close of each period); gzipped if it ends in .gz; "
+            "overrides --source"
         ),
     )
-    parser.add_argument(
-        "--pairs",
-        type=parse_pairs,
-        default=os.environ.get("PAIRS") or ",".join(defaults.pairs),  # argparse applies `type` to a string default
-        metavar="LIST",
-        help=f"comma-separated pairs, one model each (default: $PAIRS or {','.join(defaults.pairs)})",
-    )
-    parser.add_argument(
+    group.add_argument(
         "--timeframe",
         choices=tuple(TIMEFRAMES),
         help=f"bar length (default: {HOUR} for --source alpaca, {DAY} for the embedded history and CSV files)",
     )
-    gate = defaults.gate
-    defaulted: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
-        ("--start", dt.date.fromisoformat, defaults.start, "first day of history to train on, YYYY-MM-DD"),
-        ("--horizon-days", int, defaults.horizon_days, "how far past the last bar the API answers"),
-        (
-            "--interval",
-            float,
-            defaults.interval,
-            f"nominal coverage of the default band (the API's default level), one of {', '.join(map(str, COVERAGES))}",
+    add_defaulted(
+        group, (("--start", dt.date.fromisoformat, defaults.start, "first day of history to train on, YYYY-MM-DD"),)
+    )
+    group.add_argument(
+        "--until",
+        type=parse_until,
+        metavar="INSTANT",
+        help=(
+            "train as if it were this instant: a day (YYYY-MM-DD, midnight UTC) or an ISO 8601 date-time, UTC "
+            "unless it carries an offset (2025-06-01T06:00:00Z); only bars that had closed by then are used"
         ),
-        ("--workers", int, defaults.workers, "processes: pairs are fitted in parallel, or one pair's backtest is"),
+    )
+    group.add_argument(
+        "--bar-store",
+        type=Path,
+        metavar="FILE",
+        default=Path(os.environ["BAR_STORE"]) if os.environ.get("BAR_STORE") else None,
+        help="an SQLite file keeping fetched Alpaca bars; later runs fetch only what is new (default: $BAR_STORE)",
+    )
+    group.add_argument(
+        "--min-rows",
+        type=int,
+        default=defaults.min_rows,
+        metavar="N",
+        help=(
+            "refuse to train on fewer bars, a floor of your own; the backtest needs more in any case and says how "
+            f"many: its default plan needs {_needs(BacktestPlan.for_timeframe)}, and when the history is shorter "
+            "it shrinks to the largest plan that fits, down to "
+            f"{_needs(BacktestPlan.smallest)} (default: no floor beyond the backtest's)"
+        ),
+    )
+
+
+def add_model_options(group: argparse._ArgumentGroup, defaults: TrainSettings) -> None:
+    add_defaulted(
+        group,
+        (
+            ("--horizon-days", int, defaults.horizon_days, "how far past the last bar the API answers"),
+            (
+                "--interval",
+                float,
+                defaults.interval,
+                "nominal coverage of the default band (the API's default level), one of "
+                f"{', '.join(map(str, COVERAGES))}",
+            ),
+        ),
+    )
+    group.add_argument(
+        "--refit-after-hours",
+        type=float,
+        default=defaults.refit_after_hours,
+        metavar="HOURS",
+        help=(
+            "refit (backtest, gate, Prophet fit) a pair whose stored fit is this old; younger ones are re-anchored "
+            f"at the newest close; 0 refits every run (default: {defaults.refit_after_hours:g})"
+        ),
+    )
+    group.add_argument(
+        "--backtest-refits",
+        type=int,
+        help=(
+            f"model refits scored by the backtest (default: {DAY.backtest_refits} for daily bars, "
+            f"{HOUR.backtest_refits} for hourly)"
+        ),
+    )
+    group.add_argument(
+        "--backtest-span-days",
+        type=int,
+        help=(
+            f"how many days back the scored refits reach (default: {BacktestPlan.span_days}; with neither this nor "
+            "--backtest-refits given, a history too short for the default plan gets the largest smaller plan that "
+            "fits, named in the output)"
+        ),
+    )
+
+
+def gate_options(gate: GateThresholds) -> Defaulted:
+    return (
         (
             "--gate-max-mape-ratio",
             float,
@@ -131,86 +232,54 @@ def build_parser() -> argparse.ArgumentParser:
             "if wider",
         ),
     )
-    for flag, kind, value, text in defaulted:
-        parser.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
+
+
+def add_drift_options(group: argparse._ArgumentGroup, defaults: TrainSettings) -> None:
     drift = defaults.drift  # the track record's drift rules (cryptopredict/track.py), written into each record
-    drift_options: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
-        ("--drift-max-mape-ratio", float, drift.max_mape_ratio, "flag a pair degraded above this live MAPE ratio"),
-        ("--drift-min-coverage", float, drift.min_coverage, "... or below this live band coverage"),
-        ("--drift-max-coverage", float, drift.max_coverage, "... or above this live band coverage"),
-        ("--drift-window-days", int, drift.window_days, "the drift rules judge the newest points within these days"),
+    add_defaulted(
+        group,
+        (
+            ("--drift-max-mape-ratio", float, drift.max_mape_ratio, "flag a pair degraded above this live MAPE ratio"),
+            ("--drift-min-coverage", float, drift.min_coverage, "... or below this live band coverage"),
+            ("--drift-max-coverage", float, drift.max_coverage, "... or above this live band coverage"),
+            (
+                "--drift-window-days",
+                int,
+                drift.window_days,
+                "the drift rules judge the newest points within these days",
+            ),
+        ),
     )
-    for flag, kind, value, text in drift_options:
-        parser.add_argument(flag, type=kind, default=value, help=f"{text} (default: {value})")
     minimums = ", ".join(f"{tf.drift_min_points} for {tf.name}" for tf in TIMEFRAMES.values())
-    parser.add_argument(
+    group.add_argument(
         "--drift-min-points",
         type=int,
         default=drift.min_points,
         help=f"no drift verdict with fewer points than this in the window (default: the timeframe's, {minimums})",
     )
-    parser.add_argument(
-        "--min-rows",
-        type=int,
-        default=defaults.min_rows,
-        metavar="N",
-        help=(
-            "refuse to train on fewer bars, a floor of your own; the backtest needs more in any case and says how "
-            f"many: its default plan needs {_needs(BacktestPlan.for_timeframe)}, and when the history is shorter "
-            "it shrinks to the largest plan that fits, down to "
-            f"{_needs(BacktestPlan.smallest)} (default: no floor beyond the backtest's)"
-        ),
-    )
-    parser.add_argument(
-        "--bar-store",
+
+
+def add_runtime_options(group: argparse._ArgumentGroup, defaults: TrainSettings) -> None:
+    group.add_argument(
+        "--model-dir",
         type=Path,
-        metavar="FILE",
-        default=Path(os.environ["BAR_STORE"]) if os.environ.get("BAR_STORE") else None,
-        help="an SQLite file keeping fetched Alpaca bars; later runs fetch only what is new (default: $BAR_STORE)",
+        default=Path(os.environ.get("MODEL_DIR") or defaults.model_dir),
+        help=f"where the artifact is published (default: $MODEL_DIR or ./{defaults.model_dir})",
     )
-    parser.add_argument(
-        "--until",
-        type=parse_until,
-        metavar="INSTANT",
-        help=(
-            "train as if it were this instant: a day (YYYY-MM-DD, midnight UTC) or an ISO 8601 date-time with Z or "
-            "an offset (2025-06-01T06:00:00Z); only bars that had closed by then are used"
-        ),
-    )
-    parser.add_argument(
-        "--refit-after-hours",
-        type=float,
-        default=defaults.refit_after_hours,
-        metavar="HOURS",
-        help=(
-            "refit (backtest, gate, Prophet fit) a pair whose stored fit is this old; younger ones are re-anchored "
-            f"at the newest close; 0 refits every run (default: {defaults.refit_after_hours:g})"
-        ),
-    )
-    parser.add_argument(
+    group.add_argument(
         "--report",
         type=Path,
         metavar="PATH",
-        help="where the HTML model card goes (default: next to the model folder, <model-dir>-report.html)",
-    )
-    parser.add_argument(
-        "--backtest-refits",
-        type=int,
         help=(
-            f"model refits scored by the backtest (default: {DAY.backtest_refits} for daily bars, "
-            f"{HOUR.backtest_refits} for hourly)"
+            "where the HTML model cards go (default: next to the model folder, <model-dir>-report.html); a run "
+            "that publishes nothing leaves it as it is and writes its refused models' cards to <name>-refused.html"
         ),
     )
-    parser.add_argument(
-        "--backtest-span-days",
-        type=int,
-        help=(
-            f"how many days back the scored refits reach (default: {BacktestPlan.span_days}; with neither this nor "
-            "--backtest-refits given, a history too short for the default plan gets the largest smaller plan that "
-            "fits, named in the output)"
-        ),
+    add_defaulted(
+        group,
+        (("--workers", int, defaults.workers, "processes: pairs are fitted in parallel, or one pair's backtest is"),),
     )
-    parser.add_argument(
+    group.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         default=os.environ.get(SCHEDULER_ENV) or defaults.scheduler,
@@ -220,13 +289,6 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default: ${SCHEDULER_ENV}, else local processes)"
         ),
     )
-    parser.add_argument(
-        "--model-dir",
-        type=Path,
-        default=Path(os.environ.get("MODEL_DIR") or defaults.model_dir),
-        help=f"where the artifact is published (default: $MODEL_DIR or ./{defaults.model_dir})",
-    )
-    return parser
 
 
 def parse_until(text: str) -> dt.datetime:
@@ -295,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         scheduler=args.scheduler or None,
         refit_after_hours=args.refit_after_hours,
         drift=drift,
+        retire_unlisted=args.retire_unlisted,
         alpaca=AlpacaOptions(
             api_key=os.environ.get("ALPACA_API_KEY") or None,
             secret_key=os.environ.get("ALPACA_SECRET_KEY") or None,
@@ -342,10 +405,11 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
             )
         elif outcome.status == "unchanged":
             card = outcome.served.card  # type: ignore[union-attr]
-            print(
-                f"{outcome.symbol}: unchanged at {card[PairCard.model_version]} "
-                f"(no bar newer than {card[PairCard.last_bar]})"
-            )
+            why = outcome.reason or f"no bar newer than {card[PairCard.last_bar]}"
+            print(f"{outcome.symbol}: unchanged at {card[PairCard.model_version]} ({why})")
+        elif outcome.status == "retired" or outcome.symbol not in settings.pairs:
+            # One line for every pair that leaves the artifact: it is in the manifest's run.dropped, with this reason.
+            print(f"train: {outcome.symbol}: {outcome.reason}: leaves the artifact", file=sys.stderr)
         else:
             fate = "keeps its previous model" if outcome.status == "kept" else "has no previous model: left out"
             if outcome.reanchored and outcome.served and result.manifest is not None:
@@ -355,15 +419,19 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
             # Unpublished, the record stays as stored; the bars since are scored by the next run that publishes.
             note = result.track[outcome.symbol] if result.manifest is not None else "as it was (nothing published)"
             print(f"{outcome.symbol}: track record: {note}")
-    if result.report_path:
+    failures = [failure for o in result.outcomes.values() if o.fitted for failure in o.fitted.failures]
+    if failures:
+        print(f"train: {advice(failures)}", file=sys.stderr)
+    if result.report_path and result.manifest is None:
+        print(f"train: the cards of the models this run made, not published: {result.report_path}")
+    elif result.report_path:
         print(f"train: model cards written to {result.report_path}")
     if result.manifest is None and not result.reasons:
         print("train: no new bars and no refit due: nothing to publish; the current model stands")
         return 0
     if result.manifest is None:
         print("train: no pair updated; the current model is unchanged", file=sys.stderr)
-        gate_failed = any(o.fitted and o.fitted.failures for o in result.outcomes.values())
-        return EXIT_GATE if gate_failed else 1
+        return EXIT_GATE if failures else 1
     manifest = result.manifest
     print(
         f"train: published {manifest[Manifest.model_version]} with {', '.join(manifest[Manifest.pairs])} "

@@ -1,9 +1,9 @@
 """Time in one place: UTC instants read from text, written as text, and counted in epoch seconds.
 
 Every instant the service reads or writes is UTC. `parse_utc` reads a calendar day (midnight UTC) or an ISO 8601
-date-time with Z or an offset: the API's `date`, train.py's `--until` and the manifest's instants. `format_utc`
-writes ISO 8601 with a Z, to the second. A datetime without a zone is UTC (pandas' naive timestamps, as Prophet
-wants them), never local time. Standard library only (both sides).
+date-time with Z, an offset or no zone (then UTC): the API's `date`, train.py's `--until` and the manifest's instants.
+`format_utc` writes ISO 8601 with a Z, to the second. A datetime without a zone is UTC (pandas' naive timestamps, as
+Prophet wants them), never the server's local time. Standard library only (both sides).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import TypeVar
 Moment = TypeVar("Moment", bound=dt.datetime)  # a datetime or a subclass (pandas' Timestamp), kept as it is
 
 FORMAT_HINT = (
-    "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset, e.g. 2025-01-01 or 2025-01-01T12:00:00Z"
+    "expected YYYY-MM-DD or an ISO 8601 date-time, UTC unless it carries an offset (Z or ±HH:MM), "
+    "e.g. 2025-01-01, 2025-01-01T12:00:00 or 2025-01-01T14:00:00+02:00"
 )
 
 # Exactly the values that parse, as one regular expression: the OpenAPI document publishes it, so clients and
@@ -31,7 +32,8 @@ _HOUR_MINUTE = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 # The offset's sign may be a space: an unencoded `+` in a query string (as curl and browsers send it) arrives
 # decoded as one, and means `+`. Only in that position, so the pattern stays one definition with the parser.
 _OFFSET_SIGN = "[-+ ]"
-_TIME = f"T{_HOUR_MINUTE}(?::[0-5][0-9](?:\\.[0-9]{{1,6}})?)?(?:Z|{_OFFSET_SIGN}{_HOUR_MINUTE})"
+# The zone is optional: a date-time without one is UTC, as everywhere in this service (never the server's zone).
+_TIME = f"T{_HOUR_MINUTE}(?::[0-5][0-9](?:\\.[0-9]{{1,6}})?)?(?:Z|{_OFFSET_SIGN}{_HOUR_MINUTE})?"
 DATE_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:{_TIME})?$"
 _DATE = re.compile(DATE_PATTERN)
 MAX_LENGTH = len("2025-01-01T00:00:00.000000+00:00")
@@ -46,6 +48,8 @@ def parse_utc(text: str) -> dt.datetime:
     if len(text) == 10:
         return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
     moment = dt.datetime.fromisoformat(_with_plus(text).replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # no zone: UTC (astimezone would take it as the server's local time)
+        return moment.replace(tzinfo=dt.UTC)
     try:
         return moment.astimezone(dt.UTC)
     except (OverflowError, ValueError):  # CPython raises either, depending on the direction
@@ -58,7 +62,7 @@ def parse_utc(text: str) -> dt.datetime:
 # and Python's own message names it (month must be in 1..12, day is out of range for month, ...).
 _SHAPE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    rf"(Z|{_OFFSET_SIGN}[0-9]{{2}}:[0-9]{{2}}))?"
+    rf"(Z|{_OFFSET_SIGN}[0-9]{{2}}:[0-9]{{2}})?)?"
 )
 
 

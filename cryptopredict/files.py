@@ -6,9 +6,11 @@ reached the disk, or the rename itself lost: so the file's data is synced before
 
 from __future__ import annotations
 
+import gzip
 import os
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 
 def write_synced(path: Path, data: bytes) -> None:
@@ -42,3 +44,11 @@ def write_atomically(path: Path, data: bytes | str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def open_text(path: Path) -> TextIO:
+    """Open a text file for reading, gzip-compressed when its name ends in .gz (data/btc-usd-1h.csv.gz)."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="")
+    return path.open(newline="")

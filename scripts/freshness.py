@@ -1,6 +1,6 @@
 """Freshness benchmark: the six-hourly retrain loop replayed on real hourly bars, scored through the real API.
 
-Usage: python scripts/freshness.py [--data ../shared/data/btc_usd_1h.csv] [--blocks 24] [--runs-per-block 7]
+Usage: python scripts/freshness.py [--data data/btc-usd-1h.csv.gz] [--blocks 24] [--runs-per-block 7]
                                    [--requests-per-run 4] [--seed 20261125] [--json freshness.json]
 
 Runs are simulated at 00, 06, 12 and 18 UTC in `--blocks` blocks of consecutive runs spread evenly over
@@ -42,10 +42,10 @@ from cryptopredict.artifact import pair_name  # noqa: E402
 from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
 from cryptopredict.serving.app import create_app  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
-from cryptopredict.training.bars import read_csv_bars  # noqa: E402
+from cryptopredict.training.bars import HOURLY_BTC_USD, read_csv_bars  # noqa: E402
 from cryptopredict.training.model import quiet_stan_logs  # noqa: E402
 from cryptopredict.training.pipeline import TrainSettings, train  # noqa: E402
-from scripts.bench import SHARED_HOURLY  # noqa: E402
+from scripts.bench import require_file  # noqa: E402
 
 SYMBOL = "BTC/USD"
 FIRST_RUN = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
@@ -104,16 +104,14 @@ def bar_start(moment: dt.datetime) -> dt.datetime:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=SHARED_HOURLY)
+    parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD)
     parser.add_argument("--blocks", type=int, default=24)
     parser.add_argument("--runs-per-block", type=int, default=7)
     parser.add_argument("--requests-per-run", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"freshness: {args.data} not found; this benchmark needs the shared hourly BTC/USD bars")
-        return 0
+    require_file(args.data, "freshness")
     quiet_stan_logs()
     bars = read_csv_bars(args.data)
     closes = dict(zip(bars["ds"].dt.tz_localize("UTC").dt.to_pydatetime(), bars["close"].astype(float), strict=True))

@@ -1,7 +1,7 @@
 """Six-hourly training benchmark: train.py on three hourly pairs from a fake Alpaca, against 3 minutes.
 
 Usage: python scripts/pairs_bench.py [--pairs 3] [--first-run 2025-10-01T00:00:00Z]
-                                     [--data ../shared/data/btc_usd_1h.csv] [--json pairs-bench.json]
+                                     [--data data/btc-usd-1h.csv.gz] [--json pairs-bench.json]
 
 The target of issue 13: a six-hourly run for three hourly pairs with a warm bar store takes at most 3 minutes on
 this 2-core machine. train.py runs as the workflow runs it (`--source alpaca --bar-store FILE --until INSTANT`,
@@ -14,13 +14,13 @@ model folder:
   weekly:   when the stored fits are --refit-after-hours (168 h) behind the newest bar, the store warm: refit.
 Each wall time (process start to exit, imports included) is printed against 180 s, with the CPU time train.py and
 its workers used (which other work on the machine does not inflate) and the number of Alpaca requests it made.
-The gate needs realistic bars, so every pair is served the shared hourly BTC/USD bars: BTC/USD as they are, the
+The gate needs realistic bars, so every pair is served the hourly BTC/USD bars in data/: BTC/USD as they are, the
 other pairs the same series scaled to another price level and relabelled (a refit costs the same whatever the
 series). A pair whose model misses the gate is reported, as in production.
 
 This replaces the earlier five-pair daily measurement: live training now uses hourly bars, so a daily Alpaca run is
 no longer what the workflow does every six hours. A benchmark, not a test: it prints pass/fail per row and exits 0
-either way (also when the shared bars are absent).
+either way; without its input it exits 2.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ sys.path.insert(0, str(ROOT))
 from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
 from cryptopredict.settings import DEFAULT_REFIT_AFTER_HOURS, DEFAULT_START  # noqa: E402
 from cryptopredict.timeframe import HOUR  # noqa: E402
+from cryptopredict.training.bars import HOURLY_BTC_USD  # noqa: E402
 from cryptopredict.training.barstore import OVERLAP_BARS  # noqa: E402
-from scripts.bench import SHARED_HOURLY  # noqa: E402
+from scripts.bench import require_file  # noqa: E402
 from scripts.fake_alpaca import FakeAlpaca, bars_from_csv, earliest_starts  # noqa: E402
 
 # Each pair's copy of the BTC/USD series is scaled by this, to a price level roughly its own.
@@ -142,15 +143,13 @@ def main() -> int:
     parser.add_argument(
         "--data",
         type=Path,
-        default=SHARED_HOURLY,
+        default=HOURLY_BTC_USD,
         metavar="CSV",
-        help="hourly BTC/USD bars to serve (default: ../shared/data/btc_usd_1h.csv)",
+        help="hourly BTC/USD bars to serve (default: data/btc-usd-1h.csv.gz)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"pairs-bench: {args.data} not found; this benchmark needs the shared hourly BTC/USD bars. Nothing run.")
-        return 0
+    require_file(args.data, "pairs-bench")
     pairs = list(SCALES)[: args.pairs]
     first_run: dt.datetime = args.first_run
     schedule = [
@@ -180,7 +179,7 @@ def main() -> int:
         fake.close()
 
     print(
-        f"{len(pairs)} hourly pairs ({', '.join(pairs)}), bars from {start:%Y-%m-%d}: the shared BTC/USD series "
+        f"{len(pairs)} hourly pairs ({', '.join(pairs)}), bars from {start:%Y-%m-%d}: the hourly BTC/USD series "
         f"({args.data.name}), the other pairs scaled copies of it; fake Alpaca on loopback, "
         f"{os.cpu_count()} cores, load average {load:.1f} at the start (other work makes wall times noisy)"
     )

@@ -19,7 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cryptopredict.files import open_text  # noqa: E402
 from cryptopredict.timeframe import DAY  # noqa: E402
+from scripts.bench import require_file  # noqa: E402
 
 MAX_RATIO = 1.02
 COVERAGE = (0.77, 0.83)
@@ -29,8 +31,8 @@ YEARS = 5
 
 def last_day(data: Path | None) -> str:
     """The last day of a history, read without pandas (the CSV's last line)."""
-    path = data or ROOT / "data" / "btc-usd-1d.csv"
-    last_line = path.read_bytes().rstrip().rsplit(b"\n", 1)[-1].decode()
+    with open_text(data or ROOT / "data" / "btc-usd-1d.csv") as handle:
+        last_line = handle.read().rstrip().rsplit("\n", 1)[-1]
     return last_line.split(",", 1)[0][:10]
 
 
@@ -64,6 +66,8 @@ def main() -> int:
     parser.add_argument("--data", type=Path, action="append", default=[], help="a CSV history to add")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    for data in args.data:
+        require_file(data, "quality", "a CSV history")
     results = []
     for data in [None, *args.data]:
         with tempfile.TemporaryDirectory() as folder:

@@ -27,7 +27,7 @@ Steps, each checked and printed as one verdict line:
   d. the registry down when the previous model is pulled: the run fails loudly, nothing is trained.
   e. the deploy hook answering 503, then a deployed container that never becomes healthy: the run fails with a
      clear message within its stated time, and the previous deployment keeps serving.
-Exits 0 only if every step passes. Needs the shared hourly bars (--data) for realistic models.
+Exits 0 only if every step passes. Trains on the hourly BTC/USD bars in data/ (--data) for realistic models.
 """
 
 from __future__ import annotations
@@ -52,18 +52,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryptopredict.dates import format_utc, parse_utc  # noqa: E402
+from cryptopredict.training.bars import HOURLY_BTC_USD  # noqa: E402
 from cryptopredict.training.barstore import OVERLAP_BARS  # noqa: E402
-from scripts.bench import SHARED_HOURLY, free_port  # noqa: E402
+from scripts.bench import free_port, require_file  # noqa: E402
 from scripts.fake_alpaca import FakeAlpaca, bars_from_csv, earliest_starts  # noqa: E402
 from scripts.pairs_bench import scaled  # noqa: E402
 
 PYTHON = sys.executable
 REPOSITORY = "rehearsal/crypto-predict"  # the GHCR path github.repository would give
 BASE_IMAGE = "local/python:3.11-slim-bookworm"  # scripts/private_docker.sh's stand-in for the pinned base
-FIRST_RUN = dt.datetime(2025, 10, 1, 6, 17, 42, tzinfo=dt.UTC)  # inside the shared bars, at a run's usual minute
+FIRST_RUN = dt.datetime(2025, 10, 1, 6, 17, 42, tzinfo=dt.UTC)  # inside the hourly bars, at a run's usual minute
 SIX_HOURS = dt.timedelta(hours=6)
-# Three hourly pairs with models of their own: the shared BTC/USD bars, and the same bars one and two years earlier
-# moved forward (52 and 104 weeks, keeping weekday and hour) at other price levels.
+# Three hourly pairs with models of their own: the hourly BTC/USD bars in data/, and the same bars one and two years
+# earlier moved forward (52 and 104 weeks, keeping weekday and hour) at other price levels.
 PAIR_SERIES = {"BTC/USD": (0, 1.0), "ETH/USD": (52, 0.04), "SOL/USD": (104, 0.002)}
 VERIFY_SECONDS = 180  # a healthy deploy here goes live within seconds
 STALLED_VERIFY_SECONDS = 30
@@ -593,13 +594,11 @@ def rehearse(r: Rehearsal) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/crypto-predict-rehearsal"))
-    parser.add_argument("--data", type=Path, default=SHARED_HOURLY, help="hourly bars (timestamp,…,close,…)")
+    parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD, help="hourly bars (timestamp,…,close,…)")
     args = parser.parse_args()
+    require_file(args.data, "release rehearsal")
     if os.geteuid() != 0:
         print("release rehearsal: run as root (it starts a Docker daemon)", file=sys.stderr)
-        return 2
-    if not args.data.exists():
-        print(f"release rehearsal: no hourly bars at {args.data}", file=sys.stderr)
         return 2
     began = time.monotonic()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, as on Ctrl-C

@@ -24,8 +24,8 @@ from cryptopredict.dates import format_utc, parse_utc
 
 
 def parse_instant(text: str) -> dt.datetime:
-    """--now as train.py reads --until: a day or an ISO 8601 date-time with Z or an offset (a date-time without one
-    is ambiguous, so refused), as an aware UTC datetime."""
+    """--now as train.py reads --until: a day or an ISO 8601 date-time, UTC unless it carries an offset, as an aware
+    UTC datetime."""
     try:
         return parse_utc(text)
     except ValueError as exc:

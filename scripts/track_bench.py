@@ -3,13 +3,13 @@ artifact, and the summary of a chain of runs.
 
 1. Size: an hourly pair's record holding a full 365 days of points (synthesized: six-hourly runs of six scored bars,
    a random walk at BTC's price level) as the artifact stores it, against 1 MB; and one more run's bookkeeping on it.
-2. Chain: train.py's pipeline on the shared hourly BTC/USD bars, the artifact carried from run to run: a refit, then
+2. Chain: train.py's pipeline on the hourly BTC/USD bars in data/, the artifact carried from run to run: a refit, then
    re-anchors every six hours (`--runs`; `--missed` scheduled runs fail on the way, so the run after them scores
    longer horizons), timing each run's scoring step (`pipeline.score_served`: reading the stored record and forecast,
    looking up and appending the bars since, the summary) against 2 s, and printing the summary table of the record
    the last run wrote.
 
-Usage: python scripts/track_bench.py [--data ../shared/data/btc_usd_1h.csv] [--runs 28] [--missed 4] [--json FILE]
+Usage: python scripts/track_bench.py [--data data/btc-usd-1h.csv.gz] [--runs 28] [--missed 4] [--json FILE]
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptopredict.artifact import load_artifact
 from cryptopredict.timeframe import HOUR
 from cryptopredict.track import KEEP_DAYS, DriftRules, Run, TrackRecord, empty_record, format_summary, verdict_line
+from cryptopredict.training.bars import HOURLY_BTC_USD
+from scripts.bench import require_file
 
 MAX_RECORD_BYTES = 1_000_000
 MAX_SCORING_SECONDS = 2.0
@@ -102,31 +104,28 @@ def run_chain(data: Path, runs: int, missed: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/btc_usd_1h.csv"))
+    parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD, help="hourly BTC/USD bars (timestamp,close)")
     parser.add_argument("--runs", type=int, default=28, help="runs six hours apart (default: 28, a week)")
     parser.add_argument("--missed", type=int, default=4, help="scheduled runs missed on the way (default: 4)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    require_file(args.data, "bench-track")
     size, points, seconds = full_year()
     print(f"record of an hourly pair, {points:,} points ({KEEP_DAYS} days): {size / 1e6:.3f} MB (target <= 1 MB)")
     print(f"one more run's record bookkeeping on it (read, append, fold, summarise, write): {seconds:.3f} s")
     figures: dict[str, Any] = {"record_bytes": size, "record_points": points, "full_year_update_seconds": seconds}
-    if args.data.is_file():
-        chain = run_chain(args.data, args.runs, args.missed)
-        for note in chain["notes"]:
-            print(note)
-        scored = chain["scoring_seconds"][1:]  # the first run has nothing to score
-        print(
-            f"scoring per run (runs 2-{args.runs}): median {statistics.median(scored):.3f} s, "
-            f"max {max(scored):.3f} s (target <= {MAX_SCORING_SECONDS:g} s)"
-        )
-        print(verdict_line(chain["summary"]))
-        print(format_summary(chain["summary"]))
-        figures.update(scoring_seconds=chain["scoring_seconds"], summary=chain["summary"])
-        ok = max(scored) <= MAX_SCORING_SECONDS and size <= MAX_RECORD_BYTES
-    else:
-        print(f"{args.data} not found: the chain is skipped")
-        ok = size <= MAX_RECORD_BYTES
+    chain = run_chain(args.data, args.runs, args.missed)
+    for note in chain["notes"]:
+        print(note)
+    scored = chain["scoring_seconds"][1:]  # the first run has nothing to score
+    print(
+        f"scoring per run (runs 2-{args.runs}): median {statistics.median(scored):.3f} s, "
+        f"max {max(scored):.3f} s (target <= {MAX_SCORING_SECONDS:g} s)"
+    )
+    print(verdict_line(chain["summary"]))
+    print(format_summary(chain["summary"]))
+    figures.update(scoring_seconds=chain["scoring_seconds"], summary=chain["summary"])
+    ok = max(scored) <= MAX_SCORING_SECONDS and size <= MAX_RECORD_BYTES
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if ok else 1

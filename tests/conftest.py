@@ -15,9 +15,9 @@ from cryptopredict.artifact import read_verified_files, write_artifact
 from cryptopredict.serving.app import create_app
 from cryptopredict.timeframe import HOUR
 from cryptopredict.training.backtest import BacktestPlan
+from cryptopredict.training.bars import HOURLY_BTC_USD
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.pipeline import TrainSettings, train
-from scripts.bench import SHARED_HOURLY
 from scripts.fake_alpaca import FakeAlpaca
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ SMALL_HOURLY_PLAN = BacktestPlan(scored=12, warmup=6, span_days=120)
 def small_hourly_settings(model_dir: Path, **overrides: object) -> TrainSettings:
     values: dict[str, object] = {
         "source": "csv",
-        "data_path": SHARED_HOURLY,
+        "data_path": HOURLY_BTC_USD,
         "pairs": ("BTC/USD",),
         "timeframe": HOUR,
         "start": SMALL_HOURLY_START,

@@ -18,12 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cryptopredict.artifact import ArtifactError, load_artifact, pair_name
-from cryptopredict.dates import DATE_PATTERN, parse_utc
+from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, parse_utc
 from cryptopredict.serving.app import create_app
+from cryptopredict.settings import LIVE_TRAINING_COMMAND
 from tests.conftest import ROOT
 from tests.servers import get, running_api
-
-FORMAT_HINT = "expected YYYY-MM-DD or an ISO 8601 date-time with Z or an offset"
 
 
 def test_a_day_gets_a_prediction_with_its_band(client: FlaskClient, trained_model_dir: Path) -> None:
@@ -87,6 +86,26 @@ def test_date_times_with_offsets_are_converted_to_utc(client: FlaskClient) -> No
     assert offset["date"] == "2024-12-01T12:00:00Z"
 
 
+ZONELESS_URLS = [
+    "/bitcoin?date={}",
+    "/predict/ETH-USD?date={}",
+    "/bitcoin/forecast?start={}&end=2024-12-05",
+    "/predict/ETH-USD/forecast?start=2024-11-20&end={}",
+    "/pairs/BTC-USD/track-record?before={}",
+]
+
+
+@pytest.mark.parametrize("url", ZONELESS_URLS)
+@pytest.mark.parametrize("moment", ["2024-12-01T18:30:00", "2024-12-01T18:30", "2024-12-01T18:30:00.250"])
+def test_a_date_time_without_a_zone_is_utc(client: FlaskClient, url: str, moment: str) -> None:
+    # README: a time without a zone is UTC, never the server's local time; the answer is byte for byte the Z one's.
+    zoneless, zulu = client.get(url.format(moment)), client.get(url.format(moment + "Z"))
+    assert (zoneless.status_code, zulu.status_code) == (200, 200)
+    assert zoneless.data == zulu.data
+    offset = client.get(url.format(moment.replace("T18:", "T20:") + "%2B02:00"))
+    assert offset.data == zulu.data  # and the same instant written with an offset
+
+
 def test_between_bars_the_answer_is_interpolated(client: FlaskClient) -> None:
     day1 = client.get("/bitcoin?date=2024-12-01").get_json()
     day2 = client.get("/bitcoin?date=2024-12-02").get_json()
@@ -106,7 +125,6 @@ BAD_DATES = [
     ("2025-02-30", 400, "day is out of range for month"),
     ("2025-1-1", 400, FORMAT_HINT),
     ("01/12/2025", 400, FORMAT_HINT),
-    ("2025-01-01T12:00:00", 400, FORMAT_HINT),  # no offset: ambiguous, refused
     ("2025-01-01T25:00:00Z", 400, "hour must be in 0..23"),
     ("2025-01-01T12:00:00+25:00", 400, FORMAT_HINT),
     ("20250101", 400, FORMAT_HINT),
@@ -137,9 +155,7 @@ def test_bad_dates_get_a_json_4xx_that_says_why(client: FlaskClient, value: str,
 def test_a_missing_date_says_what_is_expected(client: FlaskClient) -> None:
     response = client.get("/bitcoin")
     assert response.status_code == 400
-    assert (
-        response.get_json()["message"] == f"date: is required; {FORMAT_HINT}, e.g. 2025-01-01 or 2025-01-01T12:00:00Z"
-    )
+    assert response.get_json()["message"] == f"date: is required; {FORMAT_HINT}"
 
 
 def test_a_repeated_date_parameter_is_refused(client: FlaskClient) -> None:
@@ -313,6 +329,34 @@ def test_forecast_errors(client: FlaskClient, query: str, status: int, message: 
     assert message in response.get_json()["message"]
 
 
+DEFAULTED_SIDES = [
+    (
+        "start=2025-01-01",
+        "start 2025-01-01T00:00:00Z is after the default end 2024-12-03T00:00:00Z (30 days after the last bar, "
+        "2024-11-03T00:00:00Z); pass an end at or after the start",
+    ),
+    (
+        "end=2024-03-01T12:00:00Z",
+        "the default start 2024-08-05T00:00:00Z (90 days before the last bar, 2024-11-03T00:00:00Z) is after end "
+        "2024-03-01T12:00:00Z; pass a start at or before the end",
+    ),
+]
+
+
+@pytest.mark.parametrize("route", ["/bitcoin/forecast", "/predict/ETH-USD/forecast"])
+@pytest.mark.parametrize(("query", "message"), DEFAULTED_SIDES, ids=["end-defaulted", "start-defaulted"])
+def test_a_reversed_range_names_the_side_that_was_defaulted(
+    client: FlaskClient, route: str, query: str, message: str
+) -> None:
+    # The client never wrote the defaulted side: the message says it is the default, what it is and how to change it.
+    response = client.get(f"{route}?{query}")
+    assert response.status_code == 422
+    assert response.get_json()["message"] == message
+    # Passing the side the message asks for answers.
+    fixed = "end=2025-01-01" if query.startswith("start") else "start=2024-03-01"
+    assert client.get(f"{route}?{query}&{fixed}").status_code == 200
+
+
 CAP_CASES = [
     # daily, an explicit range one bar over a cap of 10
     ("client", "/bitcoin/forecast", 10, "start=2024-12-01&end=2024-12-11", 11, "1 day",
@@ -436,8 +480,10 @@ def test_the_published_date_pattern_is_exactly_the_calendar(year: int) -> None:
             assert bool(pattern.match(text)) == valid, text
             assert bool(pattern.match(f"{text}T23:59:59.5+23:59")) == valid, text
     assert not pattern.match("0000-01-01")
-    for bad_time in ("T24:00Z", "T12:60Z", "T12:00:60Z", "T12:00:00.1234567Z", "T12:00", "T12:00+24:00"):
+    for bad_time in ("T24:00Z", "T12:60Z", "T12:00:60Z", "T12:00:00.1234567Z", "T12:00+24:00", "T12", "T12:00Z "):
         assert not pattern.match(f"2024-01-01{bad_time}"), bad_time
+    for zoneless in ("T12:00", "T12:00:00", "T12:00:00.5"):  # no zone: UTC
+        assert pattern.match(f"2024-01-01{zoneless}"), zoneless
 
 
 def test_the_openapi_document_publishes_the_date_syntax(client: FlaskClient) -> None:
@@ -496,7 +542,7 @@ def test_a_date_past_the_embedded_history_is_told_why_and_what_to_do(client: Fla
     )
     shown = re.fullmatch(
         r"this model was trained on the embedded history, whose newest price is from 2024-11-04T00:00:00Z "
-        r"\((\d+) days old\); train on live data for current dates: python train.py --source alpaca",
+        r"\((\d+) days old\); train on live data for current dates: " + re.escape(LIVE_TRAINING_COMMAND),
         story,
     )
     assert shown is not None, story
@@ -560,6 +606,9 @@ def test_the_date_description_says_a_space_is_the_offsets_plus(client: FlaskClie
         (parameter,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name]
         assert "A space in place of the offset's `+` is read as `+`" in parameter["description"], (path, name)
         assert re.fullmatch(parameter["schema"]["pattern"], "2025-01-01T18:30:00 02:00")
+        # ... and that a date-time without a zone is UTC, which the pattern allows.
+        assert "A date-time without a zone (2025-01-01T18:30:00) is UTC" in parameter["description"], (path, name)
+        assert re.fullmatch(parameter["schema"]["pattern"], "2025-01-01T18:30:00")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,6 +14,9 @@ from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from cryptopredict.forecast import LEVELS
+from cryptopredict.serving.track_record import NOTHING_SCORED
+from cryptopredict.settings import LIVE_TRAINING_COMMAND
+from cryptopredict.training.bars import HOURLY_BTC_USD
 from tests import track_chain
 from tests.servers import ROOT, get, running_api
 from tests.test_hourly_api import HOURLY_LABELS, LAST_BAR
@@ -124,7 +127,8 @@ def test_an_hourly_pair_beside_a_daily_one_in_chromium(mixed_model_dir: Path, tm
         check_band_traces(page, f"{base}/predict/BTC-USD/forecast")
         assert f"refitted on {fitted_at(base)}" in (page.text_content("#model-line") or "")
         assert f"Newest bar {LAST_BAR} (the anchor)" in (page.text_content("#model-line") or "")
-        assert "Historical data (the file btc_usd_1h.csv), not current" in (page.text_content("#data-line") or "")
+        historical = f"Historical data (the file {HOURLY_BTC_USD.name}), not current"
+        assert historical in (page.text_content("#data-line") or "")
         assert page.get_attribute("#date", "placeholder") == "2025-03-02T05:00:00Z"  # the newest bar plus 24 h
         assert "24 hours after the newest bar" in (page.text_content("#date-hint") or "")
         ask_and_check(page, f"{base}/predict/BTC-USD?date=2025-03-02T05:30:00Z")  # between two hourly rows
@@ -198,7 +202,9 @@ def test_old_data_is_a_banner_and_fresh_live_data_a_quiet_line_in_chromium(
         assert banner.get_attribute("role") == "status"
         text = banner.text_content() or ""
         assert re.search(r"its newest price closed \d+ days ago, at 2024-11-04T00:00:00Z", text), text
-        assert text.endswith("Train on live data for current dates: python train.py --source alpaca")
+        assert text.endswith(f"Train on live data for current dates: {LIVE_TRAINING_COMMAND}")
+        # Nothing is scored after one training run: the page says why in the API's words (the record's `note`).
+        assert page.text_content("#track-line") == f"Track record: {NOTHING_SCORED}."
         # A banner, not a grey line: filled, bordered and bold, so two-year-old data cannot be missed.
         style = banner.evaluate(
             "e => { const s = getComputedStyle(e);"
@@ -214,7 +220,7 @@ def test_old_data_is_a_banner_and_fresh_live_data_a_quiet_line_in_chromium(
         page.wait_for_selector("#answer.error")
         _, error, _ = get(f"{base}/predict/BTC-USD?date=2100-01-01")
         assert page.text_content("#answer") == error["message"]
-        assert "train on live data for current dates: python train.py --source alpaca" in str(error["message"])
+        assert f"train on live data for current dates: {LIVE_TRAINING_COMMAND}" in str(error["message"])
         # A 4xx from the API is logged by Chromium as a failed resource load: that one is expected.
         assert [p for p in problems if "status of 422" not in p] == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict import artifact as artifact_module
-from cryptopredict.artifact import load_artifact, read_verified_files, write_artifact
+from cryptopredict.artifact import load_artifact, pair_files, read_verified_files, write_artifact
 from cryptopredict.dates import format_utc
 from cryptopredict.serving.app import DEFAULTS, create_app
 from cryptopredict.serving.freshness import HISTORICAL_NOTE, LIVE_NOTE
@@ -78,7 +79,7 @@ def test_ready_lists_historical_pairs_without_calling_them_current(client: Flask
     assert response.status_code == 200  # two years old, but historical: only live data can be stale
     body = response.get_json()
     assert Readiness().validate(body) == {}
-    assert body["data_age_seconds"] is None  # no live pair
+    assert body["data_age_seconds"] is None  # no live pair: historical data has no age to hold against the limit
     assert body["max_data_age_seconds"] == DEFAULT_MAX_DATA_AGE_SECONDS == 12 * HOUR
     assert [(p["pair"], p["source"], p["live"], p["note"]) for p in body["pairs"]] == [
         ("BTC-USD", "embedded", False, HISTORICAL_NOTE),
@@ -103,6 +104,38 @@ def test_ready_while_live_data_is_fresh(live_btc: Path, monkeypatch: pytest.Monk
     assert (eth["source"], eth["live"], eth["note"]) == ("embedded", False, HISTORICAL_NOTE)
     listed = {p["pair"]: p for p in client.get("/pairs").get_json()["pairs"]}
     assert (listed["BTC-USD"]["source"], listed["BTC-USD"]["data_age_seconds"]) == ("alpaca", 2 * HOUR)
+
+
+def with_eth_a_day_behind(source: Path, target: Path, live: tuple[str, ...]) -> Path:
+    """A copy whose ETH/USD forecast ends a bar earlier than BTC/USD's (its data a day older), `live` marked live."""
+    manifest, files = read_verified_files(source)
+    name = pair_files("ETH/USD").forecast
+    table = json.loads(files[name])
+    table["last_bar"] -= 86_400
+    files[name] = json.dumps(table).encode()
+    manifest["pairs"]["ETH/USD"]["last_bar"] = format_utc(table["last_bar"])
+    write_artifact(target, files, {key: value for key, value in manifest.items() if key != "files"})
+    return republish(target, target, live)
+
+
+@pytest.mark.parametrize(
+    ("live", "expected"),
+    [
+        (("BTC/USD",), "BTC-USD"),  # ETH/USD's older data is historical: it never counts
+        (("BTC/USD", "ETH/USD"), "ETH-USD"),  # both live: the oldest data is the one held against the limit
+    ],
+    ids=["one-live", "both-live"],
+)
+def test_ready_gives_the_oldest_live_pairs_data_age(
+    trained_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, live: tuple[str, ...], expected: str
+) -> None:
+    model_dir = with_eth_a_day_behind(trained_model_dir, tmp_path / "model", live)
+    now = newest_close(model_dir, "BTC/USD") + 3 * HOUR
+    body = client_at(model_dir, now, monkeypatch, MAX_DATA_AGE_SECONDS=48 * HOUR).get("/ready").get_json()
+    ages = {p["pair"]: p["data_age_seconds"] for p in body["pairs"]}
+    assert ages == {"BTC-USD": 3 * HOUR, "ETH-USD": 27 * HOUR}
+    assert body["data_age_seconds"] == ages[expected]
+    assert Readiness().validate(body) == {}
 
 
 def test_not_ready_once_a_live_pairs_newest_bar_is_older_than_allowed(
@@ -170,6 +203,8 @@ def test_the_openapi_document_describes_freshness(client: FlaskClient) -> None:
     assert schemas["Readiness"]["description"] == READINESS_RULE
     assert {"data_age_seconds", "max_data_age_seconds", "pairs"} <= set(schemas["Readiness"]["required"])
     assert schemas["Readiness"]["properties"]["data_age_seconds"]["nullable"] is True
+    top_age = schemas["Readiness"]["properties"]["data_age_seconds"]["description"]
+    assert "The largest `data_age_seconds` among live pairs" in top_age and "Null when no pair is live" in top_age
     freshness = {"source", "live", "last_bar", "newest_close", "data_age_seconds", "model_age_seconds", "note"}
     for name in ("PairReadiness", "PairSummary"):
         schema = schemas[name]

@@ -16,11 +16,13 @@ from flask.testing import FlaskClient
 
 from cryptopredict.artifact import PairModel, load_artifact, pair_name
 from cryptopredict.dates import format_utc
+from cryptopredict.files import open_text
 from cryptopredict.serving.app import create_app
 from cryptopredict.serving.pairs import PairList
 from cryptopredict.serving.predictions import ForecastRange, default_bound
+from cryptopredict.settings import LIVE_TRAINING_COMMAND
 from cryptopredict.training.report import render_report
-from tests.conftest import SHARED_HOURLY
+from tests.conftest import HOURLY_BTC_USD
 from tests.servers import ROOT
 
 HOUR = 3600
@@ -40,12 +42,12 @@ def mixed_client(mixed_model_dir: Path) -> FlaskClient:
 
 
 def observed_close(start: str) -> float:
-    """The close of the bar that starts at `start`, straight from the shared hourly CSV."""
-    with SHARED_HOURLY.open() as handle:
+    """The close of the bar that starts at `start`, straight from the hourly CSV in data/."""
+    with open_text(HOURLY_BTC_USD) as handle:
         for row in csv.DictReader(handle):
             if row["timestamp"] == start:
                 return float(row["close"])
-    raise AssertionError(f"no bar at {start} in {SHARED_HOURLY}")
+    raise AssertionError(f"no bar at {start} in {HOURLY_BTC_USD}")
 
 
 def test_an_hourly_forecast_defaults_to_two_weeks_back_and_one_ahead(hourly_client: FlaskClient) -> None:
@@ -106,7 +108,7 @@ def test_an_hourly_pair_answers_365_days_ahead(hourly_client: FlaskClient) -> No
     assert late.status_code == 422
     message = late.get_json()["message"]
     assert f"to 2026-03-01T05:00:00Z (last bar {LAST_BAR} plus the forecast horizon); " in message
-    assert message.endswith("train on live data for current dates: python train.py --source alpaca")
+    assert message.endswith(f"train on live data for current dates: {LIVE_TRAINING_COMMAND}")
     [listed] = hourly_client.get("/pairs").get_json()["pairs"]
     assert listed["last_date"] == "2026-03-01T05:00:00Z"
 
@@ -179,7 +181,7 @@ def test_the_html_model_card_of_an_hourly_model(hourly_model_dir: Path, hourly: 
     card = hourly.card
     page = render_report([(hourly.forecast, card, [])])
     assert f"Refitted at {card['fitted_at']}: backtest, gate and a Prophet fit on 2880 1Hour bars" in page
-    assert f"Newest bar {LAST_BAR} (the anchor), from csv data btc_usd_1h.csv: historical data" in page
+    assert f"Newest bar {LAST_BAR} (the anchor), from csv data {HOURLY_BTC_USD.name}: historical data" in page
     assert "the last 90 days of 1Hour closes, then 365 days ahead" in page  # the timeframe's table history
     for label in HOURLY_LABELS:
         assert label in page

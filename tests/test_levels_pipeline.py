@@ -20,7 +20,7 @@ from cryptopredict.training.bars import read_csv_bars
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.model import Band
 from cryptopredict.training.pipeline import PairEntry, read_previous, train
-from tests.conftest import SHARED_HOURLY, SMALL_HOURLY_UNTIL, small_hourly_settings
+from tests.conftest import HOURLY_BTC_USD, SMALL_HOURLY_UNTIL, small_hourly_settings
 
 BTC = "BTC/USD"
 FILES = pair_files(BTC)
@@ -93,7 +93,7 @@ def test_a_stored_band_file_with_the_80_percent_band_only_is_a_refit_reason(
     [stored] = read_previous(model_dir).values()
     assert isinstance(stored, PairEntry)
     settings = small_hourly_settings(model_dir, until=SMALL_HOURLY_UNTIL + SIX_HOURS, **TINY)
-    bars = read_csv_bars(SHARED_HOURLY)
+    bars = read_csv_bars(HOURLY_BTC_USD)
     bars = bars[bars["ds"] <= pd.Timestamp("2025-03-01T11:00")]
     # Six hours of bars are not due a refit by age (the weekly policy); the band file is.
     assert stored.refit_due(settings, bars) == (

@@ -23,7 +23,7 @@ from cryptopredict.training.backtest import BacktestError, BacktestPlan
 from cryptopredict.training.bars import read_csv_bars
 from cryptopredict.training.model import Band, ModelSpec, deserialise_model, log_trend, materialise_forecast
 from cryptopredict.training.pipeline import TrainSettings, load_bars, train
-from tests.conftest import SHARED_HOURLY, SMALL_HOURLY_START, SMALL_HOURLY_UNTIL, small_hourly_settings
+from tests.conftest import HOURLY_BTC_USD, SMALL_HOURLY_START, SMALL_HOURLY_UNTIL, small_hourly_settings
 
 BTC = "BTC/USD"
 # Where a test needs a real refit but not a meaningful backtest: 6 fits instead of the fixture's 18.
@@ -72,7 +72,7 @@ def test_a_run_six_hours_later_reanchors_the_stored_fit_at_the_newest_close(
 
     table = ForecastTable.from_json((reanchored_dir / FILES.forecast).read_bytes())
     newest = pd.Timestamp("2025-03-01 11:00")
-    close = float(read_csv_bars(SHARED_HOURLY).set_index("ds")["close"][newest])
+    close = float(read_csv_bars(HOURLY_BTC_USD).set_index("ds")["close"][newest])
     last = table.last_row
     assert table.time_of(last) == newest.tz_localize("UTC").timestamp()
     assert table.actual[last] == close and table.actual[last + 1] is None
@@ -186,7 +186,7 @@ def failing_refit_args(model_dir: Path) -> list[str]:
     """train.py on the shared hourly bars to 12:00Z, six hours after the stored fit, refitting with a gate that
     nothing passes (no MAPE ratio is below 0)."""
     return [
-        "--data", str(SHARED_HOURLY), "--pairs", BTC, "--timeframe", HOUR.name,
+        "--data", str(HOURLY_BTC_USD), "--pairs", BTC, "--timeframe", HOUR.name,
         "--start", SMALL_HOURLY_START.isoformat(), "--until", "2025-03-01T12:00:00Z",
         "--backtest-refits", str(TINY_PLAN.scored), "--backtest-span-days", str(TINY_PLAN.span_days),
         "--refit-after-hours", "0", "--gate-max-mape-ratio", "0", "--model-dir", str(model_dir),
@@ -200,10 +200,11 @@ def test_every_pair_failing_its_gate_publishes_nothing_even_with_a_stored_fit_to
     # re-anchored copy of last week's fits under a new version.
     before = snapshot(hourly_copy)
     assert train_py.main(failing_refit_args(hourly_copy)) == train_py.EXIT_GATE
-    first, second = capsys.readouterr().err.splitlines()
+    first, advice, last = capsys.readouterr().err.splitlines()
     assert first.startswith(f"train: BTC/USD: quality gate: {HOUR.horizon_label(1)}: MAPE ratio to naive")
     assert first.endswith("; keeps its previous model")  # not re-anchored: nothing is published
-    assert second == "train: no pair updated; the current model is unchanged"
+    assert advice.startswith("train: to try: for the MAPE ratio, a longer history")
+    assert last == "train: no pair updated; the current model is unchanged"
     assert snapshot(hourly_copy) == before
 
 
@@ -212,10 +213,11 @@ def test_a_refit_failing_its_gate_without_a_stored_model_is_dropped(
 ) -> None:
     model_dir = tmp_path / "model"
     assert train_py.main(failing_refit_args(model_dir)) == train_py.EXIT_GATE
-    first, second = capsys.readouterr().err.splitlines()
+    first, advice, last = capsys.readouterr().err.splitlines()
     assert first.startswith(f"train: BTC/USD: quality gate: {HOUR.horizon_label(1)}: MAPE ratio to naive")
     assert first.endswith("; has no previous model: left out")
-    assert second == "train: no pair updated; the current model is unchanged"
+    assert advice.startswith("train: to try: for the MAPE ratio, a longer history")
+    assert last == "train: no pair updated; the current model is unchanged"
     assert not model_dir.exists()
 
 
@@ -240,7 +242,7 @@ def test_a_run_with_no_new_bars_and_no_refit_due_publishes_nothing(hourly_copy: 
     assert result.outcomes[BTC].status == "unchanged"
     assert result.manifest is None and result.reasons == []
     assert snapshot(hourly_copy) == before  # the served model and its version stand, byte for byte
-    args = ["--data", str(SHARED_HOURLY), "--pairs", BTC, "--timeframe", "1Hour", "--model-dir", str(hourly_copy)]
+    args = ["--data", str(HOURLY_BTC_USD), "--pairs", BTC, "--timeframe", "1Hour", "--model-dir", str(hourly_copy)]
     args += ["--start", SMALL_HOURLY_START.isoformat(), "--until", "2025-03-01T06:00:00Z"]
     assert train_py.main(args) == 0
     assert snapshot(hourly_copy) == before

@@ -460,8 +460,9 @@ def test_the_training_step_fails_the_build_unless_train_py_published(
     result = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == (0 if build_goes_on else exit_code), result.stderr  # the build log shows train's
     arguments = (tmp_path / "arguments").read_text().split()
-    assert arguments[:3] == ["train.py", "--source", "alpaca"]
-    assert arguments[3:7] == ["--until", "2026-11-25T06:00:00Z", "--refit-after-hours", "0"]
+    # PAIRS decides the live set: a served pair no longer listed is retired, never kept by surprise.
+    assert arguments[:4] == ["train.py", "--source", "alpaca", "--retire-unlisted"]
+    assert arguments[4:8] == ["--until", "2026-11-25T06:00:00Z", "--refit-after-hours", "0"]
 
 
 def test_a_drifted_pair_fails_the_run_after_the_deploy_not_before() -> None:

@@ -3,12 +3,16 @@ the data ends, how old it is, and what this instance does (or does not do) to ke
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
+from cryptopredict.serving import predictions
 from cryptopredict.serving.app import DEFAULTS, create_app
 from cryptopredict.serving.predictions import span_words
+from cryptopredict.settings import LIVE_TRAINING_COMMAND
 from tests.test_freshness_status import client_at, newest_close, republish
 
 DAY = 86_400
@@ -19,7 +23,7 @@ RANGE = (
 )
 EMBEDDED_STORY = (
     "this model was trained on the embedded history, whose newest price is from 2024-11-04T00:00:00Z (752 days old); "
-    "train on live data for current dates: python train.py --source alpaca"
+    f"train on live data for current dates: {LIVE_TRAINING_COMMAND}"
 )
 
 
@@ -67,12 +71,12 @@ def test_past_the_range_a_live_model_says_how_long_ago_its_newest_bar_closed(
         f"date 2025-06-01T00:00:00Z {RANGE}; its newest bar closed 5 hours ago (2024-11-04T00:00:00Z) and the range "
         "ends 60 days after that bar; each retraining moves it forward"
     )
-    assert "train.py" not in live
+    assert LIVE_TRAINING_COMMAND not in live
     # ETH/USD in the same artifact is still the embedded history, and says so.
     historical = client.get("/predict/ETH-USD?date=2025-06-01").get_json()["message"]
     assert historical.endswith(
         "this model was trained on the embedded history, whose newest price is from 2024-11-04T00:00:00Z "
-        "(5 hours old); train on live data for current dates: python train.py --source alpaca"
+        f"(5 hours old); train on live data for current dates: {LIVE_TRAINING_COMMAND}"
     )
 
 
@@ -86,7 +90,7 @@ def test_the_openapi_description_of_embedded_models_says_they_are_not_retrained(
     assert description(trained_model_dir) == (
         "Price predictions with a calibrated band. BTC-USD, ETH-USD: trained on historical data (the embedded "
         "history) ending 2024-11-03; not retrained, so dates after 2025-01-02T00:00:00Z are refused (train on live "
-        "data for current dates)."
+        f"data for current dates: {LIVE_TRAINING_COMMAND})."
     )
     assert DEFAULTS["API_SPEC_OPTIONS"] == {}  # built per app, never written into the shared defaults
 
@@ -116,5 +120,22 @@ def test_past_the_range_a_csv_model_names_its_file_kind_and_age(
     assert message["message"].endswith(
         "to 2026-03-01T05:00:00Z (last bar 2025-03-01T05:00:00Z plus the forecast horizon); this model was trained on "
         "a CSV file, whose newest price is from 2025-03-01T06:00:00Z (30 hours old); train on live data for current "
-        "dates: python train.py --source alpaca"
+        f"dates: {LIVE_TRAINING_COMMAND}"
     )
+
+
+def test_every_place_that_tells_how_to_get_current_dates_quotes_the_one_command(
+    client: FlaskClient, trained_model_dir: Path
+) -> None:
+    # The 422 and the OpenAPI description quote settings.LIVE_TRAINING_COMMAND (asserted above); the chart page,
+    # which cannot import Python, gets it from the server in a data- attribute, HTML-escaped (no inline script).
+    page = client.get("/")
+    served = page.get_data(as_text=True)
+    assert f'data-live-training="{html.escape(LIVE_TRAINING_COMMAND)}"' in served
+    assert 'data-live-training="make train ARGS=&quot;--source alpaca&quot;"' in served  # the quotes are escaped
+    assert "$live_training" not in served and "<script>" not in served
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    chart = client.get("/assets/chart.js").get_data(as_text=True)
+    assert "data.dataset.liveTraining" in chart and "--source alpaca" not in chart  # read, never restated
+    assert not hasattr(predictions, "LIVE_TRAINING")  # no second definition beside the settings' one
+    assert LIVE_TRAINING_COMMAND in description(trained_model_dir)

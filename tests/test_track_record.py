@@ -20,11 +20,12 @@ from cryptopredict.artifact import ArtifactError, load_artifact, pair_files, rea
 from cryptopredict.dates import format_utc
 from cryptopredict.manifest import FORMAT
 from cryptopredict.serving.app import create_app
+from cryptopredict.serving.track_record import NOTHING_SCORED, TrackRecordPage
 from cryptopredict.timeframe import DAY, HOUR
 from cryptopredict.track import KEEP_DAYS, DriftRules, Run, TrackRecord, empty_record, format_summary, verdict_line
 from cryptopredict.training.pipeline import read_previous, train
 from tests import track_chain
-from tests.conftest import ROOT, SHARED_HOURLY, SMALL_HOURLY_START, small_hourly_settings
+from tests.conftest import HOURLY_BTC_USD, ROOT, SMALL_HOURLY_START, small_hourly_settings
 from tests.track_chain import HOURLY_UNTILS, Chain, daily_closes, hourly_closes, record_served
 
 # The chains are session fixtures shared with the browser test.
@@ -155,7 +156,8 @@ def test_the_record_is_in_the_artifact_checksummed(hourly_chain: Chain) -> None:
 def cli_args(model_dir: Path, until: str) -> list[str]:
     """train.py's options for small_hourly_settings."""
     return [
-        "--data", str(SHARED_HOURLY), "--pairs", BTC, "--timeframe", "1Hour", "--start", SMALL_HOURLY_START.isoformat(),
+        "--data", str(HOURLY_BTC_USD), "--pairs", BTC, "--timeframe", "1Hour",
+        "--start", SMALL_HOURLY_START.isoformat(),
         "--until", until, "--model-dir", str(model_dir), "--backtest-refits", "12", "--backtest-span-days", "120",
         "--gate-min-coverage", "0", "--gate-max-coverage", "1", "--gate-max-coverage-gap", "1",
     ]  # fmt: skip
@@ -427,7 +429,7 @@ def test_the_route_is_documented_and_refuses_bad_input(hourly_chain: Chain) -> N
     assert {p["name"] for p in operation["parameters"] + path_parameters} == {"pair", "limit", "before"}
     assert set(operation["responses"]) >= {"200", "400", "404"}
     page = spec["components"]["schemas"]["TrackRecordPage"]
-    assert set(page["required"]) == {"pair", "summary", "points", "next"}
+    assert set(page["required"]) == {"pair", "summary", "points", "next", "note"}
     assert set(spec["components"]["schemas"]["TrackPoint"]["required"]) >= {
         "date", "model_version", "prediction", "prediction_low", "prediction_high", "actual", "horizon", "bucket",
     }  # fmt: skip
@@ -445,6 +447,33 @@ def test_the_route_is_documented_and_refuses_bad_input(hourly_chain: Chain) -> N
     record = load_artifact(hourly_chain.model_dir).pairs[BTC].record
     assert record is not None
     assert pairs[0]["track_record"] == "/pairs/BTC-USD/track-record" and pairs[0]["degraded"] is record.degraded
+
+
+def test_an_empty_record_says_why_nothing_is_scored(client: Any) -> None:
+    # The first training run has nothing to score: the answer keeps its shape (null figures, "too few points") and
+    # says why, in the words the chart page shows (it reads this note rather than restating it).
+    body = client.get("/pairs/BTC-USD/track-record").get_json()
+    assert TrackRecordPage().validate(body) == {}
+    assert (body["pair"], body["points"], body["next"]) == ("BTC-USD", [], None)
+    assert body["summary"]["overall"] == {
+        "points": 0, "mape": None, "naive_mape": None, "mape_ratio": None, "coverage": None
+    }  # fmt: skip
+    assert body["summary"]["drift"]["status"] == "too few points"
+    assert body["note"] == NOTHING_SCORED
+    assert NOTHING_SCORED.startswith("nothing scored yet (each retraining scores the forecasts served since the last")
+    note = client.get("/openapi.json").get_json()["components"]["schemas"]["TrackRecordPage"]["properties"]["note"]
+    assert note["nullable"] is True and "nothing has been scored yet" in note["description"]
+    chart = client.get("/assets/chart.js").get_data(as_text=True)
+    assert '"Track record: " + record.note' in chart and "nothing scored yet" not in chart  # not restated
+
+
+def test_a_record_with_points_has_no_note(daily_chain: Chain) -> None:
+    client = client_of(daily_chain.model_dir)
+    for pair in ("BTC-USD", "ETH-USD"):
+        body = client.get(f"/pairs/{pair}/track-record").get_json()
+        assert body["summary"]["overall"]["points"] > 0 and body["note"] is None
+        # A page past the oldest point is empty, but the record is not: still no note.
+        assert client.get(f"/pairs/{pair}/track-record?before=2020-01-01").get_json()["note"] is None
 
 
 def test_the_report_shows_the_record(hourly_chain: Chain) -> None:

@@ -14,15 +14,16 @@ import pandas as pd
 import pytest
 
 import train
-from cryptopredict.artifact import pair_files
+from cryptopredict.artifact import pair_files, write_artifact
 from cryptopredict.dates import FORMAT_HINT
 from cryptopredict.forecast import ForecastTable
+from cryptopredict.serving.app import create_app
 from cryptopredict.timeframe import DAY
 from cryptopredict.training.backtest import BacktestPlan, fit_plan
 from cryptopredict.training.bars import read_csv_bars
-from cryptopredict.training.pipeline import ONE_PAIR_PER_FILE
+from cryptopredict.training.pipeline import ONE_PAIR_PER_FILE, RETIRED
 from scripts.fake_alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, bars_from_csv, make_daily_bars
-from tests.conftest import SHARED_HOURLY, SMALL_HOURLY_START, SMALL_PLAN, SMALL_START
+from tests.conftest import HOURLY_BTC_USD, ROOT, SMALL_HOURLY_START, SMALL_PLAN, SMALL_START
 
 SMALL = [
     "--start", SMALL_START.isoformat(), "--horizon-days", "30",  # keep these two first: some tests drop them
@@ -192,20 +193,30 @@ def test_the_model_card_is_printed_and_written_self_contained(
     assert not (tmp_path / "model" / "model-report.html").exists()  # beside the artifact, not in it
 
 
-def test_a_failed_gate_keeps_the_previous_model(
+def test_a_failed_gate_keeps_the_previous_model_and_its_report(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(model_dir)
     report = tmp_path / "card.html"
+    report.write_bytes(b"<p>the report of the models being served</p>")
     args = [*SMALL, *REFIT, "--gate-max-mape-ratio", "0.5", "--report", str(report), "--model-dir", str(model_dir)]
     assert train.main(args) == train.EXIT_GATE
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "train: BTC/USD: quality gate: 1 day: MAPE ratio to naive" in err
     assert "train: ETH/USD: quality gate: 1 day: MAPE ratio to naive" in err
     assert "30 days: MAPE ratio to naive" in err
-    assert err.endswith("train: no pair updated; the current model is unchanged\n")
+    *_, advice, last = err.splitlines()
+    assert advice == (
+        "train: to try: for the MAPE ratio, a longer history (an earlier --start, or more bars in --data) or, to "
+        "accept a model no better than the naive forecast, --gate-max-mape-ratio"
+    )
+    assert last == "train: no pair updated; the current model is unchanged"
+    # Nothing published changes: the model folder and the report of the models served, byte for byte.
     assert snapshot(model_dir) == before
-    assert report.read_text().count("FAILED (the previous model is kept): 1 day: MAPE ratio") == 2
+    assert report.read_bytes() == b"<p>the report of the models being served</p>"
+    refused = tmp_path / "card-refused.html"
+    assert f"train: the cards of the models this run made, not published: {refused}" in out
+    assert refused.read_text().count("FAILED (the previous model is kept): 1 day: MAPE ratio") == 2
 
 
 def test_until_trains_as_if_it_were_that_day(tmp_path: Path) -> None:
@@ -251,19 +262,19 @@ def hourly_run(hourly_model_dir: Path, tmp_path: Path, *source: str) -> list[str
 def test_until_is_an_instant_and_training_uses_exactly_the_bars_closed_by_it(
     until: str, instant: str, last_bar: str, hourly_model_dir: Path, tmp_path: Path
 ) -> None:
-    args = hourly_run(hourly_model_dir, tmp_path, "--data", str(SHARED_HOURLY), "--timeframe", "1Hour")
+    args = hourly_run(hourly_model_dir, tmp_path, "--data", str(HOURLY_BTC_USD), "--timeframe", "1Hour")
     assert train.main([*args, "--until", until]) == 0
     card = read_manifest(tmp_path / "model")["pairs"]["BTC/USD"]
     assert card["trained_until"] == instant
     # The bar that closes exactly at the instant is the newest; the one closing an hour later is left out.
     assert card["last_bar"] == last_bar
     table = ForecastTable.from_json((tmp_path / "model" / "btc-usd.forecast.json").read_bytes())
-    closes = read_csv_bars(SHARED_HOURLY).set_index("ds")["close"]
+    closes = read_csv_bars(HOURLY_BTC_USD).set_index("ds")["close"]
     assert table.actual[table.last_row] == closes[pd.Timestamp(last_bar.removesuffix("Z"))]
     assert table.actual[table.last_row + 1] is None
 
 
-@pytest.mark.parametrize("until", ["2025-03-01T12:00:00", "2025-02-30", "yesterday"])
+@pytest.mark.parametrize("until", ["2025-03-01T12:00:00+25:00", "2025-02-30", "yesterday"])
 def test_a_malformed_until_is_refused_in_one_line(until: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         train.main(["--until", until])
@@ -272,11 +283,17 @@ def test_a_malformed_until_is_refused_in_one_line(until: str, capsys: pytest.Cap
     assert "error: argument --until: " in last and last.endswith(FORMAT_HINT)
 
 
+def test_an_until_without_a_zone_is_utc() -> None:
+    parse = train.build_parser().parse_args
+    assert parse(["--until", "2025-03-01T12:00:00"]).until == parse(["--until", "2025-03-01T12:00:00Z"]).until
+    assert parse(["--until", "2025-03-01T12:00"]).until == dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)
+
+
 def test_live_training_defaults_to_hourly_bars(
     fake_alpaca: FakeAlpaca, hourly_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The real hourly bars, served by the fake Alpaca up to an hour past --until.
-    fake_alpaca.bars = bars_from_csv(SHARED_HOURLY, SMALL_HOURLY_START.isoformat(), "2025-03-01T13:00:00Z")
+    fake_alpaca.bars = bars_from_csv(HOURLY_BTC_USD, SMALL_HOURLY_START.isoformat(), "2025-03-01T13:00:00Z")
     fake_alpaca.page_size = 10_000
     monkeypatch.setenv("ALPACA_DATA_URL", fake_alpaca.url)
     args = hourly_run(hourly_model_dir, tmp_path, "--source", "alpaca")
@@ -391,7 +408,9 @@ def test_a_pair_failing_its_gate_keeps_its_model_while_the_other_updates(
     assert train.main(args) == train.EXIT_PARTIAL
     err = capsys.readouterr().err
     assert f"train: {weak}: quality gate: {'; '.join(failed)}; keeps its previous model" in err
-    assert err.strip().endswith("; keeps its previous model")
+    *_, last_pair_line, advice = err.splitlines()
+    assert last_pair_line.endswith("; keeps its previous model")
+    assert advice.startswith("train: to try: for the band's coverage, a longer history")
     after = read_manifest(model_dir)
     assert after["pairs"][strong]["backtest"] == before["pairs"][strong]["backtest"]  # the same bars, the same scores
     assert after["pairs"][weak] == before["pairs"][weak]  # the very same card and version
@@ -427,10 +446,75 @@ def test_a_pair_whose_fetch_fails_keeps_its_model_and_a_new_one_without_a_model_
     assert list(after["run"]["kept"]) == ["ETH/USD"] and list(after["run"]["dropped"]) == ["SOL/USD"]
 
 
-def test_pairs_no_longer_configured_are_not_carried_over(model_dir: Path) -> None:
-    assert train.main([*SMALL, *BTC_ONLY, "--model-dir", str(model_dir)]) == 0
-    assert list(read_manifest(model_dir)["pairs"]) == ["BTC/USD"]
-    assert not (model_dir / "eth-usd.forecast.json").exists()
+ANSWERED = [
+    "/bitcoin?date=2024-12-01",
+    "/bitcoin?date=2024-11-02T12:00:00Z",
+    "/predict/ETH-USD?date=2024-12-01&level=95",
+    "/bitcoin/forecast?start=2024-10-01&end=2024-12-01",
+    "/predict/ETH-USD/forecast",
+    "/pairs/BTC-USD/track-record",
+]
+
+
+def answers(model_dir: Path) -> dict[str, bytes]:
+    client = create_app({"MODEL_DIR": str(model_dir), "TESTING": True}).test_client()
+    return {url: client.get(url).data for url in ANSWERED}
+
+
+def test_training_a_new_pair_keeps_the_pairs_already_served(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the README trains one more pair: `--data my.csv --pairs SOL/USD` into the folder serving BTC and ETH."""
+    before, served = read_manifest(model_dir), answers(model_dir)
+    kept_files = {name: (model_dir / name).read_bytes() for s in ("BTC/USD", "ETH/USD") for name in pair_files(s).all()}
+    eth = read_csv_bars(ROOT / "data" / "eth-usd-1d.csv")
+    sol = tmp_path / "sol.csv"
+    rows = [f"{day:%Y-%m-%d},{close * 0.06:.4f}" for day, close in zip(eth.ds, eth.close, strict=True)]
+    sol.write_text("\n".join(["timestamp,close", *rows]) + "\n")  # ETH's history, relabelled at another level
+    assert train.main([*SMALL, "--data", str(sol), "--pairs", "SOL/USD", "--model-dir", str(model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "BTC/USD: unchanged at " in out and "(not in this run's pairs: served as it was)" in out
+    after = read_manifest(model_dir)
+    assert list(after["pairs"]) == ["BTC/USD", "ETH/USD", "SOL/USD"]
+    assert {s: after["pairs"][s] for s in ("BTC/USD", "ETH/USD")} == {
+        s: before["pairs"][s] for s in ("BTC/USD", "ETH/USD")
+    }
+    assert after["run"] == {"updated": ["SOL/USD"], "unchanged": ["BTC/USD", "ETH/USD"], "kept": {}, "dropped": {}}
+    assert {name: (model_dir / name).read_bytes() for name in kept_files} == kept_files
+    assert answers(model_dir) == served  # byte for byte, after a restart (a new app loads the new artifact)
+    client = create_app({"MODEL_DIR": str(model_dir), "TESTING": True}).test_client()
+    assert client.get("/predict/SOL-USD?date=2024-12-01").status_code == 200
+    assert [p["pair"] for p in client.get("/pairs").get_json()["pairs"]] == ["BTC-USD", "ETH-USD", "SOL-USD"]
+
+
+def test_a_pair_leaves_the_artifact_only_when_retired_and_says_so(
+    model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    btc = {name: (model_dir / name).read_bytes() for name in pair_files("BTC/USD").all()}
+    assert train.main([*SMALL, *BTC_ONLY, "--retire-unlisted", "--model-dir", str(model_dir)]) == 0
+    out, err = capsys.readouterr()
+    manifest = read_manifest(model_dir)
+    assert list(manifest["pairs"]) == ["BTC/USD"]
+    assert manifest["run"]["dropped"] == {"ETH/USD": RETIRED}
+    assert err.splitlines() == [f"train: ETH/USD: {RETIRED}: leaves the artifact"]
+    assert "published" in out
+    assert not any(name.startswith("eth-usd.") for name in snapshot(model_dir))
+    assert {name: (model_dir / name).read_bytes() for name in btc} == btc  # no new bar: BTC stands as it was
+
+
+def test_a_pair_that_cannot_be_carried_over_is_listed_as_dropped(
+    model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ETH/USD's card lacks a field this version declares: the artifact still reads, but that pair cannot be carried.
+    manifest = read_manifest(model_dir)
+    del manifest["pairs"]["ETH/USD"]["rows"]
+    files = {name: (model_dir / name).read_bytes() for name in manifest["files"]}
+    write_artifact(model_dir, files, {k: v for k, v in manifest.items() if k != "files"})
+    assert train.main([*SMALL, *BTC_ONLY, "--model-dir", str(model_dir)]) == train.EXIT_PARTIAL
+    dropped = read_manifest(model_dir)["run"]["dropped"]
+    assert list(dropped) == ["ETH/USD"]
+    assert dropped["ETH/USD"].startswith("its stored model cannot be carried over (its card or files do not match")
+    assert f"train: ETH/USD: {dropped['ETH/USD']}: leaves the artifact" in capsys.readouterr().err.splitlines()
 
 
 @pytest.mark.parametrize("value", ["BTC", "BTC/USD,,ETH/", "BTC/US D"])

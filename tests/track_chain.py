@@ -20,9 +20,10 @@ import pytest
 
 from cryptopredict.artifact import load_artifact, pair_name
 from cryptopredict.dates import format_utc, parse_utc
+from cryptopredict.files import open_text
 from cryptopredict.serving.app import create_app
 from cryptopredict.training.pipeline import TrainResult, TrainSettings, train
-from tests.conftest import ROOT, SHARED_HOURLY, SMALL_HOURLY_UNTIL, small_hourly_settings, small_settings
+from tests.conftest import HOURLY_BTC_USD, ROOT, SMALL_HOURLY_UNTIL, small_hourly_settings, small_settings
 
 HOUR_S, DAY_S = 3_600, 86_400
 # Six-hourly runs, then one 30 hours later (a missed run or four: its bars reach every hourly bucket), then six hours.
@@ -95,7 +96,7 @@ def daily_chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
 
 def closes_of(path: Path) -> dict[int, float]:
     """A CSV file's closes by bar start (epoch seconds), as written in the file."""
-    with open(path, newline="") as handle:
+    with open_text(path) as handle:
         return {int(parse_utc(row["timestamp"]).timestamp()): float(row["close"]) for row in csv.DictReader(handle)}
 
 
@@ -105,5 +106,5 @@ def daily_closes(pair: str) -> dict[int, float]:
 
 
 def hourly_closes() -> dict[int, float]:
-    """The shared hourly BTC/USD closes, by bar start."""
-    return closes_of(SHARED_HOURLY)
+    """The hourly BTC/USD closes in data/, by bar start."""
+    return closes_of(HOURLY_BTC_USD)

@@ -21,6 +21,7 @@ from cryptopredict.settings import (
     DEFAULT_MAX_DATA_AGE_SECONDS,
     DEFAULT_MAX_MODEL_AGE_SECONDS,
     DEFAULT_MODEL_DIR,
+    LIVE_TRAINING_COMMAND,
     read_app_config,
 )
 
@@ -59,7 +60,8 @@ def describe_service(artifact: Artifact) -> str:
         source = HISTORICAL_SOURCES.get(kind, f"{kind} data")
         parts.append(
             f"{', '.join(names)}: trained on historical data ({source}) ending {format_utc(last_bar)[:10]}; "
-            f"not retrained, so dates after {format_utc(end)} are refused (train on live data for current dates)"
+            f"not retrained, so dates after {format_utc(end)} are refused (train on live data for current dates: "
+            f"{LIVE_TRAINING_COMMAND})"
         )
     return "Price predictions with a calibrated band. " + ". ".join(parts) + "."
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import html
 from functools import cache
 from pathlib import Path
+from string import Template
 
 from flask import Blueprint, Response, abort, request
+
+from cryptopredict.settings import LIVE_TRAINING_COMMAND
 
 bp = Blueprint("page", __name__)
 STATIC = Path(__file__).parent / "static"
@@ -29,9 +33,17 @@ def read_static(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
 
+@cache
+def render_page() -> bytes:
+    """index.html with what only the server knows: the command for current forecasts, which the banner quotes. It
+    travels in a data- attribute, HTML-escaped, because the CSP allows no inline script."""
+    page = Template(read_static("index.html").decode())
+    return page.substitute(live_training=html.escape(LIVE_TRAINING_COMMAND)).encode()
+
+
 @bp.get("/")
 def get_page() -> Response:
-    return Response(read_static("index.html"), mimetype="text/html")
+    return Response(render_page(), mimetype="text/html")
 
 
 @bp.get("/assets/plotly.min.js")

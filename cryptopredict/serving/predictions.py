@@ -17,7 +17,7 @@ from cryptopredict.artifact import Artifact, PairModel, pair_name
 from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, format_utc, parse_utc
 from cryptopredict.forecast import DEFAULT_LEVEL, LEVELS, OutOfRange, coverage_of, levels_text
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
-from cryptopredict.settings import BITCOIN
+from cryptopredict.settings import BITCOIN, LIVE_TRAINING_COMMAND
 from cryptopredict.timeframe import TIMEFRAMES
 
 blp = StrictBlueprint("bitcoin", __name__, url_prefix="/bitcoin", description="Bitcoin price predictions")
@@ -31,7 +31,8 @@ class UtcDateTime(ma.fields.Field):
         "invalid": FORMAT_HINT,
     }
 
-    # The pattern allows a space as the offset's sign; clients reading the document should know why.
+    # What the pattern allows that a reader might not guess: every date parameter's description says it.
+    NO_ZONE_IS_UTC = "A date-time without a zone (2025-01-01T18:30:00) is UTC, never the server's local time."
     SPACE_AS_PLUS = (
         "A space in place of the offset's `+` is read as `+`: an unencoded `+` in a query string "
         "(2025-01-01T18:30:00+02:00, as curl and browsers send it) arrives as a space."
@@ -40,7 +41,8 @@ class UtcDateTime(ma.fields.Field):
     def __init__(self, **kwargs: Any) -> None:
         # The OpenAPI document gets the exact syntax the parser accepts.
         metadata = {"type": "string", "pattern": DATE_PATTERN, "maxLength": MAX_LENGTH, **kwargs.pop("metadata", {})}
-        metadata["description"] = f"{metadata.get('description', '')}. {self.SPACE_AS_PLUS}".lstrip(". ")
+        notes = f"{self.NO_ZONE_IS_UTC} {self.SPACE_AS_PLUS}"
+        metadata["description"] = f"{metadata.get('description', '')}. {notes}".lstrip(". ")
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
@@ -86,7 +88,7 @@ class PredictionQuery(ma.Schema):
     date = UtcDateTime(
         required=True,
         metadata={
-            "description": "A UTC day (YYYY-MM-DD) or an ISO 8601 date-time with Z or an offset",
+            "description": "A UTC day (YYYY-MM-DD) or an ISO 8601 date-time with Z, an offset or no zone",
             "example": "2025-01-01",
         },
     )
@@ -132,7 +134,6 @@ FORECAST_DESCRIPTION = (
 
 
 HISTORICAL_SOURCES = {"embedded": "the embedded history", "csv": "a CSV file"}  # by the card's source.kind
-LIVE_TRAINING = "python train.py --source alpaca"
 
 
 def span_words(seconds: float) -> str:
@@ -157,7 +158,7 @@ def data_story(pair: PairModel) -> str:
     source = HISTORICAL_SOURCES.get(pair.source_kind, f"{pair.source_kind} data")
     return (
         f"this model was trained on {source}, whose newest price is from {newest} ({age} old); "
-        f"train on live data for current dates: {LIVE_TRAINING}"
+        f"train on live data for current dates: {LIVE_TRAINING_COMMAND}"
     )
 
 
@@ -265,6 +266,44 @@ class ForecastRange(ma.Schema):
     points = ma.fields.List(ma.fields.Nested(ForecastPoint), required=True, metadata={"maxItems": MAX_POINTS})
 
 
+def default_start(pair: PairModel) -> tuple[float, str]:
+    """GET .../forecast's start when none is given, and how it was chosen, in words for an error message."""
+    table, timeframe = pair.forecast, pair.timeframe
+    wanted = table.last_bar - timeframe.range_before_bars * timeframe.seconds
+    if wanted < table.start:  # a short history: the range starts where the table does
+        return table.start, "the first date this model answers"
+    span = timeframe.horizon_label(timeframe.range_before_bars)
+    return wanted, f"{span} before the last bar, {format_utc(table.last_bar)}"
+
+
+def default_end(pair: PairModel) -> tuple[float, str]:
+    """GET .../forecast's end when none is given, and how it was chosen, in words for an error message."""
+    table, timeframe = pair.forecast, pair.timeframe
+    wanted = table.last_bar + timeframe.range_after_bars * timeframe.seconds
+    if wanted > table.end:  # a short horizon: the range ends where the table does
+        return table.end, "the last date this model answers"
+    span = timeframe.horizon_label(timeframe.range_after_bars)
+    return wanted, f"{span} after the last bar, {format_utc(table.last_bar)}"
+
+
+def abort_reversed(first: float, first_default: str | None, last: float, last_default: str | None) -> NoReturn:
+    """422 for a start after the end. A defaulted side (its words given) is named as the default, with how it was
+    chosen and how to change it: a client that gave only `start` never wrote the end it is told about."""
+    if last_default is not None:
+        message = (
+            f"start {format_utc(first)} is after the default end {format_utc(last)} ({last_default}); "
+            "pass an end at or after the start"
+        )
+    elif first_default is not None:
+        message = (
+            f"the default start {format_utc(first)} ({first_default}) is after end {format_utc(last)}; "
+            "pass a start at or before the end"
+        )
+    else:
+        message = f"start {format_utc(first)} is after end {format_utc(last)}"
+    abort(422, message=message)
+
+
 def forecast_between(
     pair: PairModel, start: dt.datetime | None, end: dt.datetime | None, level: int = DEFAULT_LEVEL
 ) -> dict[str, Any]:
@@ -274,16 +313,16 @@ def forecast_between(
     Missing ends default to the pair's timeframe's range around the last bar, clipped to the table."""
     table = pair.forecast
     timeframe = pair.timeframe
-    before, after = timeframe.range_before_bars * timeframe.seconds, timeframe.range_after_bars * timeframe.seconds
-    first = start.timestamp() if start else max(table.start, table.last_bar - before)
-    last = end.timestamp() if end else min(table.end, table.last_bar + after)
+    # A given side has no default words: an error message names only defaults as such.
+    first, first_default = (start.timestamp(), None) if start else default_start(pair)
+    last, last_default = (end.timestamp(), None) if end else default_end(pair)
     for name, moment in (("start", first), ("end", last)):
         try:
             table.require_inside(moment)
         except OutOfRange:
             abort_out_of_range(pair, name, moment)
     if first > last:
-        abort(422, message=f"start {format_utc(first)} is after end {format_utc(last)}")
+        abort_reversed(first, first_default, last, last_default)
     rows = table.rows_between(first, last)
     if len(rows) > MAX_POINTS:
         # The last bar that still fits: on the grid, inside the table, and exactly MAX_POINTS from `start`.

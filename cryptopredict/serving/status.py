@@ -53,8 +53,12 @@ class Readiness(ma.Schema):
         required=True,
         allow_none=True,
         metadata={
-            "description": "Seconds since the newest bar of the live pair with the oldest data closed; "
-            "null when no pair is trained on live data"
+            "description": (
+                "The largest `data_age_seconds` among live pairs (source alpaca): seconds since the newest bar of the "
+                "live pair with the oldest data closed, the figure held against max_data_age_seconds. Null when no "
+                "pair is live: historical data (embedded, csv) is never stale, so it has no age to hold against the "
+                "limit here; each pair's own age is in `pairs`"
+            )
         },
     )
     max_data_age_seconds = ma.fields.Integer(
@@ -120,6 +124,7 @@ def get_ready() -> dict[str, Any]:
     pairs = [
         {"pair": pair_name(symbol), "symbol": symbol, **freshness(pair)} for symbol, pair in artifact.pairs.items()
     ]
+    # Only live pairs can be stale: a historical pair's age here would read as a breach of max_data_age_seconds.
     live_ages = [p["data_age_seconds"] for p in pairs if p["live"]]
     return {
         "status": "ready",

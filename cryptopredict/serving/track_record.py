@@ -26,6 +26,11 @@ blp = StrictBlueprint("track_record", __name__, description="The track record: s
 blp.before_request(require_known_pair)  # an unknown pair is the usual 404, before the query is judged
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
+# Why a record is empty, in the API's answer and on the chart page (which shows this note): defined once, here.
+NOTHING_SCORED = (
+    "nothing scored yet (each retraining scores the forecasts served since the last one, so the first points come "
+    "with a second training run on bars that closed after the first run's newest bar)"
+)
 
 
 class Limit(ma.fields.Field):
@@ -81,6 +86,17 @@ class TrackRecordPage(ma.Schema):
         allow_none=True,
         metadata={"description": "The next (older) page's path and query; null when these are the oldest points"},
     )
+    note = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "enum": [NOTHING_SCORED, None],
+            "description": (
+                "Why the summary's figures are null and its drift verdict is `too few points` when nothing has been "
+                "scored yet; null once the record has points"
+            ),
+        },
+    )
 
 
 @blp.route("/pairs/<pair:pair>/track-record")
@@ -104,9 +120,9 @@ def get_track_record(query: dict[str, Any], pair: str) -> Response:  # `pair` is
     if page and page[-1] > 0:
         cursor = format_utc(record.date[page[-1]])
         next_link = f"/pairs/{name}/track-record?" + urlencode({"limit": query["limit"], "before": cursor})
-    return encode(
-        {"pair": name, "summary": record.summary, "points": [record.point(i) for i in page], "next": next_link}
-    )
+    empty = record.summary[TrackSummary.overall][Figures.points] == 0  # archived points count: they were scored
+    body = {"pair": name, "summary": record.summary, "points": [record.point(i) for i in page], "next": next_link}
+    return encode({**body, "note": NOTHING_SCORED if empty else None})
 
 
 def add_track_metrics(registry: CollectorRegistry, artifact: Artifact) -> None:

@@ -22,6 +22,9 @@ from cryptopredict.dates import naive_utc
 from cryptopredict.timeframe import DAY, Timeframe
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
+# Real hourly BTC/USD closes, 2019-11-20 to 2025-11-22 (data/PROVENANCE.md): what the tests, benchmarks, the
+# freshness replay and the release rehearsal train on. Read as a CSV file (`--data`), not as an embedded source.
+HOURLY_BTC_USD = EMBEDDED_DIR / "btc-usd-1h.csv.gz"
 OPTIONAL_COLUMNS = ("open", "high", "low", "volume")
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 ALPACA_RETRY_CODES = [429, 500, 502, 503, 504]

@@ -60,6 +60,31 @@ def _tolerance(row: dict[str, Any], band: dict[str, Any], gap: float) -> float:
     return coverage_tolerance(band[LevelScores.nominal], row[HorizonScores.independent], gap)
 
 
+# The kinds of failure, as find_failures words them; advice() reads them back.
+MAPE_FAILURE = "MAPE ratio to naive"
+TOO_FEW_ERRORS = "too few backtest errors to calibrate and score"
+COVERAGE_FAILURE = "band coverage"
+LONGER_HISTORY = "a longer history (an earlier --start, or more bars in --data)"
+
+
+def advice(failures: Sequence[str]) -> str:
+    """What to try after a refusal, by the kinds of failure: one line."""
+    tries = []
+    if any(MAPE_FAILURE in failure for failure in failures):
+        tries.append(
+            f"for the MAPE ratio, {LONGER_HISTORY} or, to accept a model no better than the naive forecast, "
+            "--gate-max-mape-ratio"
+        )
+    if any(TOO_FEW_ERRORS in failure for failure in failures):
+        tries.append(f"for too few errors, {LONGER_HISTORY} or a denser backtest (--backtest-refits)")
+    if any(COVERAGE_FAILURE in failure for failure in failures):
+        tries.append(
+            f"for the band's coverage, {LONGER_HISTORY} to calibrate it on more errors, or a wider tolerance "
+            "(--gate-max-coverage-gap; --gate-min-coverage/--gate-max-coverage for the default band)"
+        )
+    return "to try: " + "; ".join(tries) if tries else ""
+
+
 def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -> list[str]:
     """Every failed check, as readable lines; empty when the model passes."""
     failures = []
@@ -67,13 +92,13 @@ def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -
         name = horizon_label(row)
         ratio = row[HorizonScores.mape_ratio]
         if not ratio <= thresholds.max_mape_ratio:
-            failures.append(f"{name}: MAPE ratio to naive {ratio:.3f} > {thresholds.max_mape_ratio:.2f}")
+            failures.append(f"{name}: {MAPE_FAILURE} {ratio:.3f} > {thresholds.max_mape_ratio:.2f}")
         coverage = row[HorizonScores.model][Scores.coverage]
         if coverage is None:
-            failures.append(f"{name}: too few backtest errors to calibrate and score the band")
+            failures.append(f"{name}: {TOO_FEW_ERRORS} the band")
         elif not thresholds.min_coverage <= coverage <= thresholds.max_coverage:
             failures.append(
-                f"{name}: band coverage {coverage:.1%} outside "
+                f"{name}: {COVERAGE_FAILURE} {coverage:.1%} outside "
                 f"{thresholds.min_coverage:.0%}-{thresholds.max_coverage:.0%}"
             )
         failures += _level_failures(name, row, thresholds.max_coverage_gap)
@@ -88,11 +113,11 @@ def _level_failures(name: str, row: dict[str, Any], gap: float) -> list[str]:
         level, nominal, coverage = band[LevelScores.level], band[LevelScores.nominal], band[LevelScores.coverage]
         if coverage is None:
             if row[HorizonScores.model][Scores.coverage] is not None:  # else already said, for every level
-                failures.append(f"{name}: too few backtest errors to calibrate and score the {level}% band")
+                failures.append(f"{name}: {TOO_FEW_ERRORS} the {level}% band")
         # The epsilon absorbs float error only: 0.73 - 0.80 is -0.0700...006.
         elif not abs(coverage - nominal) <= (tolerance := _tolerance(row, band, gap)) + 1e-12:
             failures.append(
-                f"{name}: {level}% band coverage {coverage:.2%} outside "
+                f"{name}: {level}% {COVERAGE_FAILURE} {coverage:.2%} outside "
                 f"{max(nominal - tolerance, 0.0):.1%}-{min(nominal + tolerance, 1.0):.1%} "
                 f"({_why(row, tolerance, gap)})"
             )

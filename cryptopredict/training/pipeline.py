@@ -11,6 +11,10 @@ A pair whose bars cannot be had keeps its previous model as it was; one whose ba
 model fails the gate keeps its previous model, re-anchored on the new bars. Either way the other pairs update.
 Nothing is published when no pair updates, and any failure before the final swap leaves the previous artifact
 exactly as it was.
+
+The pairs a run names are the ones it trains: a pair the artifact serves that the run does not name stays exactly as
+it was, unless the run retires unlisted pairs (`retire_unlisted`, which the release passes so that PAIRS decides the
+live set). Every pair that leaves the artifact is listed in the manifest's `run.dropped` with its reason.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cryptopredict.artifact import ArtifactError, pair_files, read_verified_files, sha256_hex, write_artifact
+from cryptopredict.artifact import (
+    MANIFEST_FILE,
+    ArtifactError,
+    pair_files,
+    read_verified_files,
+    sha256_hex,
+    write_artifact,
+)
 from cryptopredict.dates import format_utc, naive_utc, parse_utc
 from cryptopredict.files import write_atomically
 from cryptopredict.forecast import ForecastTable
@@ -110,6 +121,7 @@ class TrainSettings:
     scheduler: str | None = None  # a Dask scheduler's address: pairs and their refits run on that cluster instead
     refit_after_hours: float = DEFAULT_REFIT_AFTER_HOURS  # older stored fits are refitted; 0 refits every run
     drift: DriftRules = field(default_factory=DriftRules)  # when the track record flags a pair degraded
+    retire_unlisted: bool = False  # served pairs not in `pairs` leave the artifact (else they stay as they were)
 
     def __post_init__(self) -> None:
         if self.timeframe is None:
@@ -173,6 +185,22 @@ def package_versions() -> dict[str, str]:
 def default_report_path(model_dir: Path) -> Path:
     """The HTML model card sits next to the artifact, not inside it: serving never needs it."""
     return Path(model_dir).with_name(Path(model_dir).name + "-report.html")
+
+
+def refused_report_path(report_path: Path) -> Path:
+    """Where a run that publishes nothing writes the cards of the models it made: model-report-refused.html."""
+    return report_path.with_name(f"{report_path.stem}-refused{report_path.suffix}")
+
+
+def should_publish(outcomes: dict[str, PairOutcome], trained: tuple[str, ...], listed: list[str]) -> bool:
+    """The publish rule: some pair updated (a kept model re-anchored on newer bars rides along, so a failed refit
+    does not leave that pair anchored at an old close), or no pair this run trained failed and the set of pairs
+    served changes (a pair retired, or one whose stored model can no longer be read). When every pair fails nothing
+    is published and the run fails loudly: the release ships nothing, and the model being served stays as it is."""
+    fresh = any(o.status == "updated" for o in outcomes.values())
+    unfailing = all(outcomes[symbol].status in ("updated", "unchanged") for symbol in trained)
+    served = {symbol for symbol, o in outcomes.items() if o.served}
+    return fresh or (unfailing and served != set(listed))
 
 
 @dataclass(frozen=True)
@@ -382,9 +410,10 @@ class PairOutcome:
     """What happened to one pair in this run."""
 
     symbol: str
-    # unchanged: no refit due and no bar newer than the stored forecast's anchor, so the stored model stands;
-    # dropped: failed, and no previous model to keep
-    status: Literal["updated", "unchanged", "kept", "dropped"]
+    # unchanged: no refit due and no bar newer than the stored forecast's anchor, or not trained in this run
+    # (reason NOT_TRAINED), so the stored model stands as it was; dropped: failed, and no previous model to keep, or
+    # a stored model that cannot be carried over; retired: not in this run's pairs, and the run retires such pairs
+    status: Literal["updated", "unchanged", "kept", "dropped", "retired"]
     reason: str | None = None  # why it did not update
     fitted: FittedPair | None = None  # the new model, when one was made (even if the gate refused it)
     served: PairEntry | None = None  # what is published for this pair
@@ -403,6 +432,10 @@ class TrainResult:
         """Every reason a pair did not update (kept or dropped), prefixed with its symbol; gate failures are one
         kind of reason."""
         return [f"{o.symbol}: {o.reason}" for o in self.outcomes.values() if o.status in ("kept", "dropped")]
+
+
+NOT_TRAINED = "not in this run's pairs: served as it was"
+RETIRED = "retired: not in this run's pairs (--retire-unlisted)"
 
 
 def fit_all(settings: TrainSettings, now: dt.datetime, stored: dict[str, PairEntry]) -> dict[str, PairWork | str]:
@@ -456,6 +489,43 @@ def read_previous(model_dir: Path) -> dict[str, PairEntry]:
     return stored
 
 
+def listed_pairs(model_dir: Path) -> list[str]:
+    """Every pair the published manifest lists, whether or not its model can be carried over: what a run must
+    account for."""
+    try:
+        pairs = json.loads((Path(model_dir) / MANIFEST_FILE).read_text())["pairs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return sorted(pairs) if isinstance(pairs, dict) else []
+
+
+def outcome_of(symbol: str, result: PairWork | str, stored: dict[str, PairEntry]) -> PairOutcome:
+    """What this run's work on a pair means for it: updated, unchanged, kept (maybe re-anchored) or dropped."""
+    if isinstance(result, PairWork) and result.reason is None and result.fitted:
+        return PairOutcome(symbol, "updated", fitted=result.fitted, served=result.fitted.entry())
+    if isinstance(result, PairWork) and result.reason is None:
+        return PairOutcome(symbol, "unchanged", served=stored[symbol])
+    reason = result if isinstance(result, str) else result.reason
+    fitted = result.fitted if isinstance(result, PairWork) else None
+    if isinstance(result, PairWork) and result.fallback:
+        return PairOutcome(symbol, "kept", reason, fitted, result.fallback.entry(), reanchored=True)
+    if symbol in stored:
+        return PairOutcome(symbol, "kept", reason, fitted, stored[symbol])
+    return PairOutcome(symbol, "dropped", reason, fitted)
+
+
+def untrained_outcome(settings: TrainSettings, symbol: str, stored: dict[str, PairEntry]) -> PairOutcome:
+    """A listed pair this run does not train: served as it was, or retired, or dropped if it cannot be carried."""
+    if settings.retire_unlisted:
+        return PairOutcome(symbol, "retired", RETIRED)
+    if symbol in stored:
+        return PairOutcome(symbol, "unchanged", NOT_TRAINED, served=stored[symbol])
+    why = why_no_previous(settings.model_dir)
+    if why == "new to the artifact":  # the artifact reads, but this pair's card or files do not
+        why = "its card or files do not match this version's artifact"
+    return PairOutcome(symbol, "dropped", f"its stored model cannot be carried over ({why}); retrain it to serve it")
+
+
 def score_served(
     settings: TrainSettings, stored: dict[str, PairEntry], outcomes: dict[str, PairOutcome]
 ) -> dict[str, Scored]:
@@ -495,23 +565,11 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     if now is None:
         now = settings.until or dt.datetime.now(dt.UTC)
     stored = read_previous(settings.model_dir)
+    listed = listed_pairs(settings.model_dir)
     work = fit_all(settings, now, stored)
-    outcomes: dict[str, PairOutcome] = {}
-    for symbol, result in work.items():
-        if isinstance(result, PairWork) and result.reason is None and result.fitted:
-            outcomes[symbol] = PairOutcome(symbol, "updated", fitted=result.fitted, served=result.fitted.entry())
-            continue
-        if isinstance(result, PairWork) and result.reason is None:
-            outcomes[symbol] = PairOutcome(symbol, "unchanged", served=stored[symbol])
-            continue
-        reason = result if isinstance(result, str) else result.reason
-        fitted = result.fitted if isinstance(result, PairWork) else None
-        if isinstance(result, PairWork) and result.fallback:
-            outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, result.fallback.entry(), reanchored=True)
-        elif symbol in stored:
-            outcomes[symbol] = PairOutcome(symbol, "kept", reason, fitted, stored[symbol])
-        else:
-            outcomes[symbol] = PairOutcome(symbol, "dropped", reason, fitted)
+    outcomes = {symbol: outcome_of(symbol, result, stored) for symbol, result in work.items()}
+    for symbol in sorted(set(listed) - set(settings.pairs)):
+        outcomes[symbol] = untrained_outcome(settings, symbol, stored)
     track = score_served(settings, stored, outcomes)
     # Every served pair carries its track record; a stored pair's (unchanged or kept) comes back as it was.
     served = {
@@ -521,22 +579,15 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     }
     cards = {symbol: entry.card for symbol, entry in served.items()}
     files = {name: data for entry in served.values() for name, data in entry.files.items()}
-    # Pairs no longer configured are not carried over: the configuration says what is served.
-    # Published when some pair updated (a kept model re-anchored on newer bars rides along: a failed refit must not
-    # leave that pair's forecast anchored at an old close), or, with no pair failing, when the configuration no
-    # longer lists a stored pair. When every pair fails, nothing is published and the run fails loudly: the
-    # release ships nothing, and the model being served stays as it is.
-    fresh = any(o.status == "updated" for o in outcomes.values())
-    unfailing = all(o.status in ("updated", "unchanged") for o in outcomes.values())
     manifest = None
-    if fresh or (unfailing and set(served) != set(stored)):
+    if should_publish(outcomes, settings.pairs, listed):
         published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         versions = json.dumps({s: c[PairCard.model_version] for s, c in sorted(cards.items())}).encode()
         run = RunOutcome.make(
             updated=[s for s, o in outcomes.items() if o.status == "updated"],
             unchanged=[s for s, o in outcomes.items() if o.status == "unchanged"],
             kept={s: o.reason for s, o in outcomes.items() if o.status == "kept"},
-            dropped={s: o.reason for s, o in outcomes.items() if o.status == "dropped"},
+            dropped={s: o.reason for s, o in outcomes.items() if o.status in ("dropped", "retired")},
         )
         manifest = write_artifact(
             settings.model_dir,
@@ -554,7 +605,11 @@ def train(settings: TrainSettings, now: dt.datetime | None = None) -> TrainResul
     report_path = None
     sections = [(o.fitted.table, o.fitted.card, o.fitted.failures) for o in outcomes.values() if o.fitted]
     if sections:
+        # The report beside the artifact describes the models served: a run that publishes nothing leaves it as it
+        # is, and writes the cards of the models it refused beside it instead.
         report_path = settings.report_path or default_report_path(settings.model_dir)
+        if manifest is None:
+            report_path = refused_report_path(report_path)
         records = [TrackRecord.from_json(scored.record) for scored in track.values()]
         write_atomically(report_path, render_report(sections, records))
     notes = {symbol: scored.note for symbol, scored in track.items()}

@@ -93,7 +93,7 @@ function showModel(card, summary) {
     ? "Live data from Alpaca: the newest price it knows closed " + age(summary.data_age_seconds) + " ago" + lag
     : "Historical data (" + describeSource(card) + "), not current: its newest price closed " +
       age(summary.data_age_seconds) + " ago, at " + summary.newest_close + "; every date after that is a forecast. " +
-      "Train on live data for current dates: python train.py --source alpaca";
+      "Train on live data for current dates: " + data.dataset.liveTraining; // the server's one command (page.py)
   const bt = card.backtest;
   document.getElementById("backtest-scope").textContent =
     "Backtest against the naive forecast (the price stays where it is): " + bt.refits + " refits, forecasts from " +
@@ -136,7 +136,8 @@ function suggestDate(summary) {
   const input = document.getElementById("date");
   input.placeholder = daily ? example + " or " + example + "T12:00:00Z" : example;
   document.getElementById("date-hint").textContent =
-    (daily ? "A day (YYYY-MM-DD) or an instant" : "Any instant") + " in ISO 8601 with Z or an offset, e.g. " +
+    (daily ? "A day (YYYY-MM-DD) or an instant" : "Any instant") +
+    " in ISO 8601, UTC unless it carries an offset, e.g. " +
     example + (daily ? " (30 days after the newest bar)" : " (24 hours after the newest bar)") +
     "; between two bars the values are interpolated. This model answers " + summary.first_date + " to " +
     summary.last_date + ".";
@@ -182,8 +183,9 @@ function showRecord(record) {
   const verdict = drift.degraded ? "DEGRADED: " + drift.reasons.join("; ")
     : drift.status === "ok" ? "no drift over the last " + drift.rules.window_days + " days"
       : "too few points yet to judge drift";
+  // With nothing scored, the API's own note says why (defined once, in track_record.py).
   document.getElementById("track-line").textContent = overall.points === 0
-    ? "Track record: nothing scored yet (each retraining scores the forecasts served since the last one)."
+    ? "Track record: " + record.note + "."
     : "Track record, forecasts served since " + scores.first_date.slice(0, 10) + " against what happened: " +
       overall.points + " points, MAPE " + percent(overall.mape, 2) + " (naive " + percent(overall.naive_mape, 2) +
       "), band coverage " + percent(overall.coverage, 1) + "; " + verdict + ".";
