@@ -20,9 +20,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PINNED = {  # file -> the line that names the base, with its digest
-    ROOT / "Dockerfile": re.compile(r"^(ARG PYTHON_IMAGE=)(\S+)$", re.M),
-    ROOT / ".github/workflows/tests.yml": re.compile(r"^(\s+image: )(python:\S+)$", re.M),
+PINNED = {  # file -> the line that names the base, with its digest: (before it)(the image)(after it)
+    ROOT / "Dockerfile": re.compile(r"^(ARG PYTHON_IMAGE=)(\S+)()$", re.M),
+    # The test job's image is an expression: vars.TEST_IMAGE (the workflow rehearsal's) or the pinned base.
+    ROOT / ".github/workflows/tests.yml": re.compile(
+        r"^(\s+image: \$\{\{ vars\.TEST_IMAGE \|\| ')(python:[^']+)(' \}\})$", re.M
+    ),
 }
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -56,7 +59,7 @@ def pin(tag: str, digest: str, files: dict[Path, re.Pattern[str]]) -> list[str]:
         text = path.read_text()
         if not pattern.search(text):
             raise ValueError(f"{path.name}: no base image line to pin")
-        updated = pattern.sub(lambda match: f"{match[1]}{tag}@{digest}", text)
+        updated = pattern.sub(lambda match: f"{match[1]}{tag}@{digest}{match[3]}", text)
         if updated != text:
             path.write_text(updated)
             changes.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {tag}@{digest}")

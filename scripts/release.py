@@ -3,9 +3,14 @@
 Usage: python3 scripts/release.py preflight
        python3 scripts/release.py plan --image NAME --version X.Y.Z --stamp STAMP
        python3 scripts/release.py previous-model --image NAME --dest DIR
-       python3 scripts/release.py card --image NAME@DIGEST --out DIR
+       python3 scripts/release.py card --image NAME@DIGEST --out DIR [--served MODEL_VERSION]
        python3 scripts/release.py deploy --image NAME@DIGEST [--attempts 3] [--wait 10]
        python3 scripts/release.py verify --url URL --expected MODEL_VERSION [--timeout 600] [--interval 10]
+       python3 scripts/release.py promote --image NAME@DIGEST --version X.Y.Z
+
+A run pushes its image under its stamp tag only (`X.Y.Z-<stamp>`, forever that build); `latest` and `X.Y.Z` move
+to it (promote) only once the service verifiably serves it, or when no service is configured yet. So `latest` is
+always the model being served, which the next run trains on from (previous-model).
 
 Standard library only (it runs on the runner's own Python); the docker CLI follows DOCKER_HOST. Values for later
 steps go to $GITHUB_OUTPUT (stdout when unset) and the model card to $GITHUB_STEP_SUMMARY. The deploy hook's URL
@@ -97,10 +102,21 @@ def copy_from_image(image: str, sources: Mapping[str, Path]) -> None:
 # --- the steps ---------------------------------------------------------------------------------------------------
 
 
-def check_preflight(env: Mapping[str, str]) -> None:
-    """Everything deploy and verify need, checked before anything is built or pushed."""
+NOT_CONFIGURED = (
+    f"Render is not configured yet ({SERVICE_URL} and {DEPLOY_HOOK_URL} are unset): this run builds the image, "
+    "pushes it and tags it latest, and deploys nothing. Create the Render service from that image, then set both "
+    "(README: Deployment)"
+)
+
+
+def check_preflight(env: Mapping[str, str]) -> dict[str, str]:
+    """Everything deploy and verify need, checked before anything is built or pushed: `deploy=true`, or
+    `deploy=false` when neither is set yet (the first run, before the Render service exists, which needs an image)."""
+    settings = {SERVICE_URL: "repository variable", DEPLOY_HOOK_URL: "repository secret"}
+    if not any(env.get(name, "").strip() for name in settings):
+        return {"deploy": "false"}
     missing = []
-    for name, kind in ((SERVICE_URL, "repository variable"), (DEPLOY_HOOK_URL, "repository secret")):
+    for name, kind in settings.items():
         value = env.get(name, "").strip()
         if not value:
             missing.append(f"{name} is not set (a {kind})")
@@ -110,13 +126,24 @@ def check_preflight(env: Mapping[str, str]) -> None:
             missing.append(f"{name}: {shown} is not an http(s) URL")
     if missing:
         raise ReleaseError("; ".join(missing) + ": nothing was built, pushed or deployed")
+    return {"deploy": "true"}
+
+
+def write_summary(text: str) -> None:
+    """A paragraph of the job summary ($GITHUB_STEP_SUMMARY), or stderr outside a workflow."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n\n")
+    else:
+        print(f"release: {text}", file=sys.stderr)
 
 
 def plan_build(image: str, version: str, stamp: str, env: Mapping[str, str]) -> dict[str, str]:
-    """What this run builds and pushes: the repository, the three tags (`latest` and `X.Y.Z` move;
-    `X.Y.Z-<stamp>` names this build forever) and the build arguments, one `KEY=value` per line."""
+    """What this run builds and pushes: the repository, its one tag (`X.Y.Z-<stamp>` names this build forever;
+    `latest` and `X.Y.Z` move later, in promote) and the build arguments, one `KEY=value` per line."""
     repository = repository_of(image)
-    tags = [f"{repository}:latest", f"{repository}:{version}", f"{repository}:{version}-{stamp}"]
+    tags = [f"{repository}:{version}-{stamp}"]
     arguments = [f"{key}={env.get(key, '').strip() or default}" for key, default in BUILD_SETTINGS.items()]
     return {"repository": repository, "tags": "\n".join(tags), "build_args": "\n".join(arguments)}
 
@@ -148,9 +175,33 @@ def pull_previous_model(image: str, dest: Path, cold_start: bool) -> dict[str, s
     return {"previous_digest": digest.rpartition("@")[2], "previous_version": version}
 
 
-def read_card(image: str, out: Path) -> dict[str, str]:
+PLATFORM = ("linux", "amd64")  # what the workflow builds, and what Render runs
+
+
+def platform_image(image: str) -> str:
+    """`image` (by digest) narrowed to its linux/amd64 image manifest: a pushed index also holds attestation
+    manifests, and whether Render deploys an index is undocumented (other platforms refuse one)."""
+    inspected = docker("buildx", "imagetools", "inspect", image, "--format", "{{json .Manifest}}").stdout
+    manifest = json.loads(inspected)
+    digest = manifest.get("digest", "")
+    if "manifests" in manifest:  # an index: pick the platform's image, never an attestation manifest
+        platforms = {(m.get("platform", {}).get("os"), m.get("platform", {}).get("architecture")): m["digest"]
+                     for m in manifest["manifests"]}  # fmt: skip
+        if PLATFORM not in platforms:
+            raise ReleaseError(f"{image} has no {'/'.join(PLATFORM)} image: it holds {sorted(platforms)}")
+        digest = platforms[PLATFORM]
+    if not digest.startswith("sha256:"):
+        raise ReleaseError(f"{image}: no digest in what the registry answers")
+    return f"{repository_of(image)}@{digest}"
+
+
+def read_card(image: str, out: Path, served: str = "") -> dict[str, str]:
     """The model (into `out`/model) and model report of the image that was pushed (by digest), so the summary, the
-    uploaded report, the drift monitor and the version verify waits for all describe exactly what is deployed."""
+    uploaded report, the drift monitor and the version verify waits for all describe exactly what is deployed.
+
+    `image` in the outputs is its linux/amd64 manifest, which deploy sends; `changed` is false when its model is
+    the one being served (`served`): a run with no new bar made no new model, and deploying it would change
+    nothing, yet verify would pass before Render had switched."""
     if "@sha256:" not in image:
         raise ReleaseError(f"{image} does not name a digest: the card must come from the exact image pushed")
     docker("pull", "--quiet", image)
@@ -163,8 +214,24 @@ def read_card(image: str, out: Path) -> dict[str, str]:
         if card.returncode != 0:
             raise ReleaseError(f"the model card of {image} cannot be written: {last_line(card.stderr)}")
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(f"{card.stdout}\nImage: `{image}`\n")
-    return {"model_version": json.loads(manifest.read_text())["model_version"], "image": image}
+            handle.write(f"{card.stdout}\nImage: `{image}`\n\n")
+    version = json.loads(manifest.read_text())["model_version"]
+    changed = version != served
+    if not changed:
+        write_summary(f"No new model: {version} is the model being served already, so nothing is deployed.")
+    return {"model_version": version, "image": platform_image(image), "changed": str(changed).lower()}
+
+
+def promote(image: str, version: str) -> list[str]:
+    """Point `latest` and `X.Y.Z` at `image` (the pushed digest, attestations included): the image is now the one
+    served. A registry-side copy of the manifest; nothing is rebuilt or re-pushed."""
+    if "@sha256:" not in image:
+        raise ReleaseError(f"{image} does not name a digest: promote moves tags to exactly the image verified")
+    repository = repository_of(image)
+    tags = [f"{repository}:latest", f"{repository}:{version}"]
+    docker("buildx", "imagetools", "create", *(f"--tag={tag}" for tag in tags), image)
+    print(f"release: {', '.join(tags)} now name {image}", file=sys.stderr)
+    return tags
 
 
 def trigger_deploy(image: str, hook_url: str, attempts: int, wait_seconds: float) -> str:
@@ -254,9 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     card = steps.add_parser("card", help="model and report of the pushed image, into --out; the job summary")
     deploy = steps.add_parser("deploy", help=f"POST {DEPLOY_HOOK_URL} with imgURL=<image by digest>")
     verify = steps.add_parser("verify", help="poll <url>/model until it reports the expected model_version")
-    for step in (plan, previous, card, deploy):
+    promoted = steps.add_parser("promote", help="move latest and X.Y.Z to the image (by digest) now served")
+    for step in (plan, previous, card, deploy, promoted):
         step.add_argument("--image", required=True)
-    plan.add_argument("--version", required=True)
+    for step in (plan, promoted):
+        step.add_argument("--version", required=True)
+    card.add_argument("--served", default="", help="the model_version being served (previous-model's)")
     plan.add_argument("--stamp", required=True)
     previous.add_argument("--dest", type=Path, required=True)
     card.add_argument("--out", type=Path, required=True)
@@ -269,15 +339,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.step == "preflight":
-            check_preflight(os.environ)
-            print(f"release: {SERVICE_URL} and {DEPLOY_HOOK_URL} are set", file=sys.stderr)
+            outputs = check_preflight(os.environ)
+            if outputs["deploy"] == "true":
+                print(f"release: {SERVICE_URL} and {DEPLOY_HOOK_URL} are set", file=sys.stderr)
+            else:
+                write_summary(NOT_CONFIGURED)
+            write_outputs(outputs)
         elif args.step == "plan":
             write_outputs(plan_build(args.image, args.version, args.stamp, os.environ))
         elif args.step == "previous-model":
             cold_start = os.environ.get(COLD_START, "").strip().lower() == "true"
             write_outputs(pull_previous_model(args.image, args.dest, cold_start))
         elif args.step == "card":
-            write_outputs(read_card(args.image, args.out))
+            write_outputs(read_card(args.image, args.out, args.served))
+        elif args.step == "promote":
+            promote(args.image, args.version)
         elif args.step == "deploy":
             deploy_id = trigger_deploy(args.image, os.environ.get(DEPLOY_HOOK_URL, ""), args.attempts, args.wait)
             write_outputs({"deploy_id": deploy_id})

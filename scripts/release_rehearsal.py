@@ -149,6 +149,8 @@ class Rehearsal:
             for stale in (self.workspace, self.cache, self.work / "origin.git", self.work / "cards"):
                 shutil.rmtree(stale, ignore_errors=True)
         self.work.mkdir(parents=True, exist_ok=True)
+        # release.py reads the pushed image's platform manifest and moves tags with `docker buildx imagetools`.
+        subprocess.run(["bash", str(ROOT / "scripts/install_buildx.sh")], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["bash", str(ROOT / "scripts/private_docker.sh"), "start", str(self.docker_dir)], check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         for container in docker_out(self, "ps", "--all", "--quiet").split():
@@ -239,9 +241,7 @@ class Rehearsal:
         self.fake_alpaca.requests.clear()
         release = [PYTHON, "scripts/release.py"]  # the checkout's scripts, as the workflow runs them
         try:
-            self.step(
-                run, "version", [PYTHON, "scripts/next_version.py", "--event", event, "--tag", "--push", "origin"]
-            )
+            self.step(run, "version", [PYTHON, "scripts/next_version.py", "--tag", "--push", "origin"])
             instant = subprocess.run([PYTHON, "scripts/run_instant.py", "--now", format_utc(now)], cwd=self.workspace,
                                      capture_output=True, text=True, check=True).stdout  # fmt: skip
             run.outputs.update(line.split("=", 1) for line in instant.split())  # type: ignore[misc]
@@ -272,7 +272,10 @@ class Rehearsal:
                 self.step(run, "push", ["docker", "tag", local, tag])
                 self.step(run, "push", ["docker", "push", "--quiet", tag])
             pushed = docker_out(self, "image", "inspect", "--format", "{{index .RepoDigests 0}}", local)
-            self.step(run, "card", [*release, "card", "--image", pushed, "--out", str(self.work / "cards" / name)])
+            run.outputs["pushed"] = pushed
+            served = run.outputs.get("previous_version", "")
+            card = [*release, "card", "--image", pushed, "--out", str(self.work / "cards" / name), "--served", served]
+            self.step(run, "card", card)
             run.manifest = json.loads((self.work / "cards" / name / "model/manifest.json").read_text())
             # The bar store this run updated, from the stage that holds it (the image does not): actions/cache saves.
             outputs = f"rehearsal-outputs:{run.outputs['stamp']}"
@@ -281,11 +284,14 @@ class Rehearsal:
             container = docker_out(self, "create", outputs, "none")
             self.step(run, "bar-store", ["docker", "cp", f"{container}:/cache/bars.sqlite", str(self.cache)])
             docker_out(self, "rm", container)
-            self.step(run, "deploy", [*release, "deploy", "--image", run.outputs["image"], "--attempts", "2",
-                                      "--wait", "1"], RENDER_DEPLOY_HOOK_URL=self.hook_url)  # fmt: skip
-            self.step(run, "verify", [*release, "verify", "--url", self.service_url, "--expected",
-                                      run.outputs["model_version"], "--timeout", str(verify_seconds or VERIFY_SECONDS),
-                                      "--interval", "2"])  # fmt: skip
+            if run.outputs.get("changed") == "true":  # the deploy job's condition: a run with no new model stops here
+                self.step(run, "deploy", [*release, "deploy", "--image", run.outputs["image"], "--attempts", "2",
+                                          "--wait", "1"], RENDER_DEPLOY_HOOK_URL=self.hook_url)  # fmt: skip
+                self.step(run, "verify", [*release, "verify", "--url", self.service_url, "--expected",
+                                          run.outputs["model_version"], "--timeout",
+                                          str(verify_seconds or VERIFY_SECONDS), "--interval", "2"])  # fmt: skip
+                # The promote job: latest and X.Y.Z move only to the image now verifiably served.
+                self.step(run, "promote", [*release, "promote", "--image", pushed, "--version", version])
             # The workflow's monitor job: a pair whose live track record has drifted fails the run after the deploy.
             self.step(run, "monitor", [PYTHON, "scripts/monitor.py", str(self.work / "cards" / name / "model")])
         except StepFailed as failure:
@@ -562,6 +568,7 @@ def rehearse(r: Rehearsal) -> int:
                 r.live_digest() == c1.digest and r.served_version() == c1.outputs.get("model_version"),
                 "the previous deployment keeps serving",
             ),
+            (r.registry_digest("latest") == c1.digest, "latest still names the served image"),
         ],
         e1,
         began,
@@ -583,6 +590,10 @@ def rehearse(r: Rehearsal) -> int:
             (
                 r.live_digest() == c1.digest and r.served_version() == c1.outputs.get("model_version"),
                 "the previous deployment keeps serving",
+            ),
+            (
+                r.registry_digest("latest") == c1.digest and e2.outputs.get("previous_digest") == c1.digest,
+                "latest still names the served image, which this run trained on from",
             ),
         ],
         e2,

@@ -97,9 +97,16 @@ def test_both_workflows_run_the_same_tests_in_the_pinned_base_as_ci_does_here() 
     assert load("pull-request.yml")["jobs"]["test"]["uses"] == TESTS_WORKFLOW
     job = load("tests.yml")["jobs"]["test"]
     # Debian bookworm with Python 3.11, as root: apt's chromium is Debian's real package, not Ubuntu's snap shim.
-    assert job["container"]["image"] == dockerfile_base()
+    # The rehearsal's own image (vars.TEST_IMAGE) stands in only where the variable is set, as under act.
+    assert job["container"]["image"] == f"${{{{ vars.TEST_IMAGE || '{dockerfile_base()}' }}}}"
     assert DIGEST.search(dockerfile_base()) and dockerfile_base().startswith("python:3.11-slim-bookworm@")
-    assert [s["run"] for s in job["steps"] if "run" in s] == ["bash .ci/run"]
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert runs == [
+        "apt-get update -qq && apt-get install -y -qq --no-install-recommends git >/dev/null",
+        "bash .ci/run",
+    ]
+    # git before checkout: the slim image has none, and checkout without git downloads a tarball with no .git.
+    assert [s.get("uses", s.get("run", "")).split("@")[0] for s in job["steps"]][:2] == [runs[0], "actions/checkout"]
     assert (ROOT / ".ci/run").read_text().rstrip().endswith("make test")
 
 
@@ -123,7 +130,9 @@ def test_the_image_pushed_is_the_one_carded_deployed_and_verified() -> None:
     jobs = workflow["jobs"]
     push = step_using(workflow, "docker/build-push-action", push=True)
     assert push["id"] == "push" and "target" not in push["with"]  # the final image: one build trains and pushes
-    assert push["with"]["sbom"] is True and push["with"]["provenance"] == "mode=max"
+    # SBOM and provenance on GitHub; only under act (env.ACT, the rehearsal's docker driver) are they off.
+    assert push["with"]["sbom"] == "${{ !env.ACT }}"
+    assert push["with"]["provenance"] == "${{ env.ACT && 'false' || 'mode=max' }}"
     attest = step_using(workflow, "actions/attest-build-provenance")
     assert attest["with"]["subject-digest"] == "${{ steps.push.outputs.digest }}"
     assert attest["with"]["push-to-registry"] is True
@@ -200,17 +209,31 @@ def test_preflight_names_what_is_missing_and_never_echoes_the_hook(capsys: pytes
     message = str(raised.value)
     assert "RENDER_SERVICE_URL is not set" in message and "RENDER_DEPLOY_HOOK_URL: its value is not" in message
     assert secret not in message
-    release.check_preflight({"RENDER_SERVICE_URL": "https://x.onrender.com", "RENDER_DEPLOY_HOOK_URL": "https://h/d"})
+    assert release.check_preflight(
+        {"RENDER_SERVICE_URL": "https://x.onrender.com", "RENDER_DEPLOY_HOOK_URL": "https://h/d"}
+    ) == {"deploy": "true"}
 
 
-def test_the_plan_names_three_tags_in_lower_case_and_every_build_argument() -> None:
+def test_before_render_is_configured_a_run_builds_and_pushes_and_deploys_nothing(tmp_path: Path) -> None:
+    """The README creates the Render service from the first image: preflight must let that first run push one."""
+    assert release.check_preflight({}) == {"deploy": "false"}
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(summary)}
+    env.pop("RENDER_SERVICE_URL", None), env.pop("RENDER_DEPLOY_HOOK_URL", None)
+    result = run_release(env, "preflight")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out").read_text() == "deploy=false\n"
+    assert "Render is not configured yet" in summary.read_text() and "README: Deployment" in summary.read_text()
+    jobs = load("deploy.yml")["jobs"]
+    assert "needs.preflight.outputs.deploy == 'true'" in jobs["deploy"]["if"]
+    assert "needs.preflight.outputs.deploy == 'false'" in jobs["promote"]["if"]  # its image becomes latest
+
+
+def test_the_plan_pushes_the_stamp_tag_only_in_lower_case_with_every_build_argument() -> None:
     plan = release.plan_build("ghcr.io/Owner/Crypto-Predict", "1.2.3", "20261125060000", {"PAIRS": " ETH/USD "})
     assert plan["repository"] == "ghcr.io/owner/crypto-predict"
-    assert plan["tags"].splitlines() == [
-        "ghcr.io/owner/crypto-predict:latest",
-        "ghcr.io/owner/crypto-predict:1.2.3",
-        "ghcr.io/owner/crypto-predict:1.2.3-20261125060000",
-    ]
+    # latest and 1.2.3 move in promote, after verify: the next run must never train on from an unserved image.
+    assert plan["tags"].splitlines() == ["ghcr.io/owner/crypto-predict:1.2.3-20261125060000"]
     arguments = dict(line.split("=", 1) for line in plan["build_args"].splitlines())
     assert arguments == {**release.BUILD_SETTINGS, "PAIRS": "ETH/USD"}
     # Every build argument the plan sets is one the Dockerfile declares.
@@ -370,7 +393,7 @@ def test_only_a_missing_latest_lets_a_run_train_from_scratch(
     assert not (tmp_path / "previous").exists()
 
 
-def test_a_push_tags_the_next_version_and_pushes_the_tag(tmp_path: Path) -> None:
+def test_a_new_commit_tags_the_next_version_and_pushes_the_tag(tmp_path: Path) -> None:
     def git(cwd: Path, *args: str) -> str:
         return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
 
@@ -379,14 +402,13 @@ def test_a_push_tags_the_next_version_and_pushes_the_tag(tmp_path: Path) -> None
     subprocess.run(["git", "clone", "--quiet", str(origin), str(clone)], check=True, capture_output=True)
     git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "--allow-empty", "-m", "first")
     outputs = tmp_path / "github-output"
-    command = [sys.executable, str(ROOT / "scripts/next_version.py"), "--event", "push", "--tag", "--push", "origin"]
+    command = [sys.executable, str(ROOT / "scripts/next_version.py"), "--tag", "--push", "origin"]
     env = {**os.environ, "GITHUB_OUTPUT": str(outputs)}
     result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True, check=True)
     assert result.stdout == outputs.read_text() == "version=0.1.0\ncreated=true\n"
     assert git(origin, "tag", "--list") == "v0.1.0\n"
     assert "github-actions[bot]" in git(origin, "cat-file", "-p", "v0.1.0")
-    # A scheduled run on the same commit reuses the version and pushes nothing new.
-    command[3] = "schedule"
+    # A later run on the same commit (a rerun, a scheduled run) reuses the version and pushes nothing new.
     assert subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True, check=True).stdout == (
         "version=0.1.0\ncreated=false\n"
     )
@@ -432,7 +454,8 @@ def test_pin_base_resolves_the_tags_index_digest_and_rewrites_both_places(tmp_pa
     assert len(pin_base.pin("python:3.11-slim-bookworm", digest, copies)) == 2
     dockerfile, tests_workflow = (copy.read_text() for copy in copies)
     assert f"ARG PYTHON_IMAGE=python:3.11-slim-bookworm@{digest}\n" in dockerfile
-    assert yaml.safe_load(tests_workflow)["jobs"]["test"]["container"]["image"] == f"python:3.11-slim-bookworm@{digest}"
+    image = yaml.safe_load(tests_workflow)["jobs"]["test"]["container"]["image"]
+    assert image == f"${{{{ vars.TEST_IMAGE || 'python:3.11-slim-bookworm@{digest}' }}}}"
     assert pin_base.pin("python:3.11-slim-bookworm", digest, copies) == []  # already pinned
 
 
@@ -473,3 +496,91 @@ def test_a_drifted_pair_fails_the_run_after_the_deploy_not_before() -> None:
     assert jobs["monitor"]["needs"] == ["build", "deploy"]
     [check] = jobs["monitor"]["steps"]
     assert check["env"] == {"DRIFT": "${{ needs.build.outputs.drift }}"} and check["run"] == 'test "$DRIFT" = success'
+
+
+# --- what the first real run would have broken ------------------------------------------------------------------
+
+
+def scripted_docker(tmp_path: Path, script: str) -> dict[str, str]:
+    """A `docker` on PATH running `script` (sh), which logs its arguments to `calls`."""
+    tool = tmp_path / "bin/docker"
+    tool.parent.mkdir(exist_ok=True)
+    tool.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path}/calls"\n{script}\n')
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{tool.parent}:{os.environ['PATH']}"}
+
+
+def test_deploy_gets_the_linux_amd64_manifest_not_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    amd64, attestation, index = ("sha256:" + c * 64 for c in "abc")
+    answer = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": index, "manifests": [
+        {"digest": attestation, "platform": {"os": "unknown", "architecture": "unknown"}},
+        {"digest": amd64, "platform": {"os": "linux", "architecture": "amd64"}},
+    ]}  # fmt: skip
+    env = scripted_docker(tmp_path, f"echo '{json.dumps(answer)}'")
+    monkeypatch.setenv("PATH", env["PATH"])
+    assert release.platform_image(f"ghcr.io/O/R@{index}") == f"ghcr.io/o/r@{amd64}"
+    assert (tmp_path / "calls").read_text().split()[:3] == ["buildx", "imagetools", "inspect"]
+    single = {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": amd64}
+    env = scripted_docker(tmp_path, f"echo '{json.dumps(single)}'")
+    assert release.platform_image(f"ghcr.io/o/r@{amd64}") == f"ghcr.io/o/r@{amd64}"  # already one image
+    arm = {**answer, "manifests": [{"digest": amd64, "platform": {"os": "linux", "architecture": "arm64"}}]}
+    env = scripted_docker(tmp_path, f"echo '{json.dumps(arm)}'")
+    with pytest.raises(release.ReleaseError, match="has no linux/amd64 image"):
+        release.platform_image(f"ghcr.io/o/r@{index}")
+
+
+def test_promote_moves_latest_and_the_version_to_the_verified_digest(tmp_path: Path) -> None:
+    env = scripted_docker(tmp_path, "exit 0")
+    digest = "sha256:" + "d" * 64
+    result = run_release(env, "promote", "--image", f"ghcr.io/O/R@{digest}", "--version", "1.2.3")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls").read_text().split() == [
+        "buildx", "imagetools", "create", "--tag=ghcr.io/o/r:latest", "--tag=ghcr.io/o/r:1.2.3", f"ghcr.io/O/R@{digest}"
+    ]  # fmt: skip
+    assert run_release(env, "promote", "--image", "ghcr.io/o/r:1.2.3-x", "--version", "1.2.3").returncode == 1
+
+
+def test_latest_moves_only_after_the_service_serves_the_image() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    promote = jobs["promote"]
+    assert promote["needs"] == ["preflight", "version", "build", "deploy"]
+    assert "needs.deploy.result == 'success'" in promote["if"] and "changed == 'true'" in promote["if"]
+    [run] = [s for s in promote["steps"] if "run" in s]
+    assert run["env"]["IMAGE"] == "${{ needs.build.outputs.pushed }}"
+    assert run["run"] == 'python3 scripts/release.py promote --image "$IMAGE" --version "$VERSION"'
+    assert promote["permissions"] == {"contents": "read", "packages": "write"}
+    verify = jobs["deploy"]["steps"][-1]
+    assert verify["run"].startswith("python3 scripts/release.py verify")  # deploy's last step: promote follows it
+
+
+def test_a_run_with_no_new_model_deploys_nothing_and_says_so(tmp_path: Path) -> None:
+    jobs = load("deploy.yml")["jobs"]
+    [card] = [s for _, s in steps_of(load("deploy.yml")) if s.get("id") == "card"]
+    assert card["env"]["SERVED"] == "${{ steps.previous.outputs.previous_version }}"
+    assert card["run"].endswith('--served "$SERVED"')
+    assert jobs["build"]["outputs"]["changed"] == "${{ steps.card.outputs.changed }}"
+    assert "needs.build.outputs.changed == 'true'" in jobs["deploy"]["if"]
+
+
+def test_the_workflow_choices_a_first_real_run_needs() -> None:
+    workflow = load("deploy.yml")
+    jobs = workflow["jobs"]
+    on = workflow[True]  # YAML 1.1 reads the key `on` as true
+    # Not minute 0: the busiest slot, the most delayed and the first dropped.
+    [schedule] = on["schedule"]
+    minute = schedule["cron"].split()[0]
+    assert minute.isdigit() and minute != "0" and schedule["cron"].endswith(" */6 * * *")
+    # The full suite on pushes and manual runs; a scheduled run changes no code.
+    assert jobs["test"]["if"] == "github.event_name != 'schedule'"
+    assert "needs.test.result != 'failure'" in jobs["version"]["if"] and "!cancelled()" in jobs["version"]["if"]
+    # Only main releases; a manual run from another branch tests only.
+    assert jobs["preflight"]["if"] == "github.ref == 'refs/heads/main'"
+    # The registry and image name in one place, which the workflow rehearsal points elsewhere.
+    assert workflow["env"]["IMAGE_NAME"] == "${{ vars.REGISTRY || 'ghcr.io' }}/${{ github.repository }}"
+    push = step_using(workflow, "docker/build-push-action", push=True)
+    assert "ignore-error=true" in push["with"]["cache-to"]  # a cache that cannot be saved never fails the run
+    attest = step_using(workflow, "actions/attest-build-provenance")
+    assert "github.event.repository.visibility == 'public'" in attest["if"]  # private repositories have none
+    assert jobs["build"]["permissions"]["artifact-metadata"] == "write"
+    upload = step_using(workflow, "actions/upload-artifact")
+    assert upload["with"]["overwrite"] is True and upload["with"]["retention-days"] == 30

@@ -41,3 +41,12 @@ def test_the_instances_count_the_rate_limit_in_one_internal_key_value_instance()
     assert store["region"] == web["region"]  # the internal URL works within a region only
     # Render's internal connection string has this form; the service must accept it.
     assert check_storage_uri(f"redis://{store['name']}:6379") == f"redis://{store['name']}:6379"
+
+
+def test_the_image_is_named_as_the_workflow_pushes_it_and_needs_no_credential_when_public() -> None:
+    web = services()["web"]
+    url = web["image"]["url"]
+    assert url == url.lower() and url.startswith("ghcr.io/") and url.endswith(":latest")  # imgURL must match exactly
+    assert "creds" not in web["image"]  # a public package; the private path is commented, with the token it takes
+    assert "read:packages" in (ROOT / "render.yaml").read_text()
+    assert web["autoDeployTrigger"] == "off" and "autoDeploy" not in web  # the workflow deploys, after verify

@@ -7,33 +7,36 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from scripts.next_version import choose_version
 from tests.servers import ROOT
 
 
-def test_first_push_starts_at_0_1_0() -> None:
-    assert choose_version("push", [], []) == ("0.1.0", True)
+def test_the_first_release_is_0_1_0() -> None:
+    assert choose_version([], []) == ("0.1.0", True)
 
 
-def test_a_push_bumps_the_patch_of_the_highest_tag() -> None:
+def test_an_untagged_commit_gets_the_next_patch_of_the_highest_tag() -> None:
     tags = ["v0.1.9", "v0.1.10", "v0.2.0", "not-a-version", "v1.0.0-rc1"]
-    assert choose_version("push", [], tags) == ("0.2.1", True)
+    assert choose_version([], tags) == ("0.2.1", True)
 
 
-@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
-def test_scheduled_and_manual_runs_reuse_the_version(event: str) -> None:
-    assert choose_version(event, [], ["v0.1.3", "v0.1.4"]) == ("0.1.4", False)
+def test_a_commit_that_has_a_version_keeps_it_in_reruns_and_scheduled_runs() -> None:
+    assert choose_version(["v0.1.3"], ["v0.1.3", "v0.1.4"]) == ("0.1.3", False)
 
 
-def test_a_commit_that_has_a_version_keeps_it_even_on_a_push_rerun() -> None:
-    assert choose_version("push", ["v0.1.3"], ["v0.1.3", "v0.1.4"]) == ("0.1.3", False)
-
-
-def test_a_scheduled_run_before_any_release_is_refused() -> None:
-    with pytest.raises(SystemExit, match="push to main once"):
-        choose_version("schedule", [], [])
+def test_a_scheduled_run_that_replaced_a_pending_push_run_ships_a_new_version(tmp_path: Path) -> None:
+    """Push A (tagged v0.1.0), then push B whose run is still pending when the schedule fires: GitHub replaces the
+    pending run, and the scheduled run checks out B. B must not ship as 0.1.0, A's version."""
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "A"], check=True)
+    subprocess.run([*git, "tag", "-a", "v0.1.0", "-m", "v0.1.0"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "B"], check=True)
+    script = ROOT / "scripts" / "next_version.py"
+    first = subprocess.run([sys.executable, str(script), "--tag"], cwd=tmp_path, capture_output=True, text=True)
+    assert first.stdout == "version=0.1.1\ncreated=true\n", first.stderr
+    again = subprocess.run([sys.executable, str(script), "--tag"], cwd=tmp_path, capture_output=True, text=True)
+    assert again.stdout == "version=0.1.1\ncreated=false\n"  # a rerun of that run keeps it
 
 
 def test_the_job_summary_model_card(trained_model_dir: Path) -> None:
