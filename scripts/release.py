@@ -7,6 +7,7 @@ Usage: python3 scripts/release.py preflight
        python3 scripts/release.py deploy --image NAME@DIGEST [--attempts 3] [--wait 10]
        python3 scripts/release.py verify --url URL --expected MODEL_VERSION [--timeout 600] [--interval 10]
        python3 scripts/release.py promote --image NAME@DIGEST --version X.Y.Z
+       python3 scripts/release.py smoke --image NAME@DIGEST [--port 18080]
 
 A run pushes its image under its stamp tag only (`X.Y.Z-<stamp>`, forever that build); `latest` and `X.Y.Z` move
 to it (promote) only once the service verifiably serves it, or when no service is configured yet. So `latest` is
@@ -31,6 +32,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 SERVICE_URL = "RENDER_SERVICE_URL"  # repository variable: where verify reads /model
 DEPLOY_HOOK_URL = "RENDER_DEPLOY_HOOK_URL"  # repository secret: Render's deploy hook, key included
@@ -309,6 +311,52 @@ def wait_for_version(
     )
 
 
+def read_json(url: str, timeout: float = 10.0) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return dict(json.loads(response.read()))
+
+
+def check_service(base: str, timeout: float = 60.0) -> list[str]:
+    """A smoke test of a running service: healthy within `timeout`, and every pair it lists answers a prediction at
+    its newest bar with an ordered band. One line per pair; a ReleaseError on the first fault."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            read_json(f"{base}/health", timeout=2)
+            break
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                raise ReleaseError(f"{base}/health did not answer within {timeout:.0f} s") from None
+            time.sleep(0.5)
+    lines = []
+    try:
+        pairs = read_json(f"{base}/pairs")["pairs"]
+        if not pairs:
+            raise ReleaseError(f"{base}/pairs lists no pair")
+        for pair in pairs:
+            date = urllib.parse.quote(pair["last_bar"], safe="")
+            answer = read_json(f"{base}{pair['predict']}?date={date}")
+            if not answer["prediction_low"] <= answer["prediction"] <= answer["prediction_high"]:
+                raise ReleaseError(f"{pair['pair']}: the band does not hold the prediction: {answer}")
+            lines.append(f"{pair['pair']} at {pair['last_bar']}: {answer['prediction']} ({answer['model_version']})")
+    except urllib.error.HTTPError as error:
+        raise ReleaseError(f"{error.url} answered HTTP {error.code}") from None
+    except (OSError, KeyError, ValueError) as error:
+        raise ReleaseError(f"{base} did not answer as a service of this version: {error}") from None
+    return lines
+
+
+def smoke(image: str, port: int) -> list[str]:
+    """Run the pushed image (by digest) on this machine's network and smoke-test it: what a scheduled run checks
+    instead of the whole test suite, since it changes no code."""
+    name = f"crypto-predict-smoke-{port}"
+    docker("run", "--detach", "--name", name, "--network", "host", "--env", f"PORT={port}", image)
+    try:
+        return check_service(f"http://127.0.0.1:{port}")
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
 # --- command line ------------------------------------------------------------------------------------------------
 
 
@@ -322,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     deploy = steps.add_parser("deploy", help=f"POST {DEPLOY_HOOK_URL} with imgURL=<image by digest>")
     verify = steps.add_parser("verify", help="poll <url>/model until it reports the expected model_version")
     promoted = steps.add_parser("promote", help="move latest and X.Y.Z to the image (by digest) now served")
-    for step in (plan, previous, card, deploy, promoted):
+    smoked = steps.add_parser("smoke", help="run the image and ask every pair it serves for a prediction")
+    smoked.add_argument("--port", type=int, default=18080)
+    for step in (plan, previous, card, deploy, promoted, smoked):
         step.add_argument("--image", required=True)
     for step in (plan, promoted):
         step.add_argument("--version", required=True)
@@ -354,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
             write_outputs(read_card(args.image, args.out, args.served))
         elif args.step == "promote":
             promote(args.image, args.version)
+        elif args.step == "smoke":
+            for line in smoke(args.image, args.port):
+                print(f"release: smoke: {line}", file=sys.stderr)
         elif args.step == "deploy":
             deploy_id = trigger_deploy(args.image, os.environ.get(DEPLOY_HOOK_URL, ""), args.attempts, args.wait)
             write_outputs({"deploy_id": deploy_id})

@@ -277,6 +277,7 @@ class Rehearsal:
             card = [*release, "card", "--image", pushed, "--out", str(self.work / "cards" / name), "--served", served]
             self.step(run, "card", card)
             run.manifest = json.loads((self.work / "cards" / name / "model/manifest.json").read_text())
+            self.step(run, "smoke", [*release, "smoke", "--image", run.outputs["image"], "--port", str(free_port())])
             # The bar store this run updated, from the stage that holds it (the image does not): actions/cache saves.
             outputs = f"rehearsal-outputs:{run.outputs['stamp']}"
             self.step(run, "bar-store", ["docker", "build", "--network", "host", *arguments, "--target", "run-outputs",

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from scripts import release
-from tests.servers import ROOT
+from tests.servers import ROOT, free_port, running_api
 
 WORKFLOWS = ROOT / ".github/workflows"
 # The current release of each action's major, with its commit, as checked against each action's repository.
@@ -584,3 +584,16 @@ def test_the_workflow_choices_a_first_real_run_needs() -> None:
     assert jobs["build"]["permissions"]["artifact-metadata"] == "write"
     upload = step_using(workflow, "actions/upload-artifact")
     assert upload["with"]["overwrite"] is True and upload["with"]["retention-days"] == 30
+
+
+def test_the_smoke_test_asks_every_pair_the_real_server_serves(mixed_model_dir: Path) -> None:
+    with running_api(mixed_model_dir) as base:
+        lines = release.check_service(base, timeout=10)
+    assert [line.split(" at ")[0] for line in lines] == ["BTC-USD", "ETH-USD"]  # hourly and daily side by side
+    with pytest.raises(release.ReleaseError, match="did not answer within 1 s"):
+        release.check_service(f"http://127.0.0.1:{free_port()}", timeout=1)
+
+
+def test_every_run_smoke_tests_the_image_it_deploys() -> None:
+    [smoke] = [s for _, s in steps_of(load("deploy.yml")) if "release.py smoke" in s.get("run", "")]
+    assert smoke["env"]["IMAGE"] == "${{ steps.card.outputs.image }}"  # the amd64 image by digest, as deployed
