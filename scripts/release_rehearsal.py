@@ -293,6 +293,8 @@ class Rehearsal:
                                           str(verify_seconds or VERIFY_SECONDS), "--interval", "2"])  # fmt: skip
                 # The promote job: latest and X.Y.Z move only to the image now verifiably served.
                 self.step(run, "promote", [*release, "promote", "--image", pushed, "--version", version])
+                # Retention, with a small window so that the rehearsal sees an image go: the served one stays.
+                self.step(run, "prune", [PYTHON, "scripts/prune_images.py", "--image", self.image, "--keep", "2"])
             # The workflow's monitor job: a pair whose live track record has drifted fails the run after the deploy.
             self.step(run, "monitor", [PYTHON, "scripts/monitor.py", str(self.work / "cards" / name / "model")])
         except StepFailed as failure:
@@ -508,6 +510,11 @@ def rehearse(r: Rehearsal) -> int:
             (
                 r.live_digest() == c1.digest and r.served_version() == c1.outputs.get("model_version"),
                 "deployed and verified",
+            ),
+            (
+                r.registry_digest(f"0.1.0-{a.outputs.get('stamp')}") == "(HTTP 404)"
+                and r.registry_digest(f"0.1.0-{b.outputs.get('stamp')}") == b.digest,
+                "retention kept the two newest builds and pruned run a's",
             ),
         ],
         c1,

@@ -545,8 +545,10 @@ def test_latest_moves_only_after_the_service_serves_the_image() -> None:
     promote = jobs["promote"]
     assert promote["needs"] == ["preflight", "version", "build", "deploy"]
     assert "needs.deploy.result == 'success'" in promote["if"] and "changed == 'true'" in promote["if"]
-    [run] = [s for s in promote["steps"] if "run" in s]
+    [run] = [s for s in promote["steps"] if "release.py promote" in s.get("run", "")]
     assert run["env"]["IMAGE"] == "${{ needs.build.outputs.pushed }}"
+    # Then retention: the served image and the newest stamp-tagged ones stay (scripts/prune_images.py).
+    assert promote["steps"][-1]["run"] == 'python3 scripts/prune_images.py --image "$IMAGE"'
     assert run["run"] == 'python3 scripts/release.py promote --image "$IMAGE" --version "$VERSION"'
     assert promote["permissions"] == {"contents": "read", "packages": "write"}
     verify = jobs["deploy"]["steps"][-1]
@@ -584,6 +586,7 @@ def test_the_workflow_choices_a_first_real_run_needs() -> None:
     assert jobs["build"]["permissions"]["artifact-metadata"] == "write"
     upload = step_using(workflow, "actions/upload-artifact")
     assert upload["with"]["overwrite"] is True and upload["with"]["retention-days"] == 30
+    assert jobs["build"]["env"]["DOCKER_BUILD_RECORD_RETENTION_DAYS"] == 7  # two build records a run
 
 
 def test_the_smoke_test_asks_every_pair_the_real_server_serves(mixed_model_dir: Path) -> None:
