@@ -20,36 +20,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import ipaddress
-import json
 import os
 import re
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.registry import OciRegistry, RegistryError, call, next_link
 from scripts.release import ReleaseError, repository_of, write_summary
 
 KEEP_IMAGES = 28  # stamp-tagged images kept: a week of six-hourly runs
 SERVED_TAG = "latest"
 STAMP_TAG = re.compile(r"(\d+)\.(\d+)\.(\d+)-(\d{14})")  # X.Y.Z-YYYYMMDDHHMMSS, one build forever
 VERSION_TAG = re.compile(r"\d+\.\d+\.\d+")  # X.Y.Z: the served build of a code version
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
 GHCR = "ghcr.io"
 OWNER_PATHS = {"User": "users", "Organization": "orgs"}  # $OWNER_TYPE: github.event.repository.owner.type
-TIMEOUT = 30.0
 
 
 # --- the plan (pure) ---------------------------------------------------------------------------------------------
@@ -119,121 +109,9 @@ class Registry(Protocol):
 
     def tags(self) -> dict[str, str]: ...
 
-    def delete(self, deletion: Deletion) -> str:
+    def delete(self, digest: str) -> str:
         """Delete the image; returns how it was named (`sha256:…` or `version N, sha256:…`)."""
         ...
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are answered, never followed: a request may carry the token, which must not go to another host."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-OPENER = urllib.request.build_opener(NoRedirect)
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self, what: str) -> Any:
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            raise ReleaseError(f"{what}: the answer is not JSON") from None
-
-
-def call(method: str, url: str, headers: Mapping[str, str], what: str) -> Answer:
-    """One HTTP request; any failure (status >= 300, network, timeout) is a ReleaseError naming `what`."""
-    request = urllib.request.Request(url, method=method, headers=dict(headers))
-    try:
-        with OPENER.open(request, timeout=TIMEOUT) as response:
-            return Answer(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        raise ReleaseError(f"{what}: HTTP {error.code}{explain(error.read(4_000))}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise ReleaseError(f"{what}: {reason}") from None
-
-
-def explain(body: bytes) -> str:
-    """The message in an error answer: GitHub's `message`, or the distribution API's first error."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(answer, dict):
-        return ""
-    errors = answer.get("errors")
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    message = answer.get("message") or first.get("message") or first.get("code")
-    return f" ({str(message)[:200]})" if message else ""
-
-
-def next_link(headers: Mapping[str, str], url: str) -> str | None:
-    """The `rel="next"` URL of a Link header, resolved against `url`; refused unless on the same origin."""
-    for part in (headers.get("Link") or "").split(","):
-        target, _, params = part.partition(";")
-        if re.search(r'rel="?next"?', params) and target.strip().startswith("<"):
-            link = urllib.parse.urljoin(url, target.strip()[1:-1])
-            here, there = urllib.parse.urlsplit(url), urllib.parse.urlsplit(link)
-            if (here.scheme, here.netloc) != (there.scheme, there.netloc):
-                raise ReleaseError(f"the next page is on another host ({there.netloc}): not followed")
-            return link
-    return None
-
-
-def registry_base(host: str) -> str:
-    """`http://HOST` for a loopback registry (127.0.0.0/8, ::1, localhost), `https://HOST` for any other."""
-    name = urllib.parse.urlsplit(f"//{host}").hostname or ""
-    try:
-        loopback = ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        loopback = name == "localhost"
-    return f"{'http' if loopback else 'https'}://{host}"
-
-
-class OciRegistry:
-    """The OCI distribution API of a registry that allows deletion, without authentication."""
-
-    def __init__(self, repository: str) -> None:
-        host, _, name = repository.partition("/")
-        self.repository = repository
-        self.untagged = 0
-        self.url = f"{registry_base(host)}/v2/{name}"
-
-    def tags(self) -> dict[str, str]:
-        names: list[str] = []
-        url: str | None = f"{self.url}/tags/list"
-        while url:
-            answer = call("GET", url, {}, f"listing the tags of {self.repository}")
-            listing = answer.json(f"listing the tags of {self.repository}")
-            page = listing.get("tags") if isinstance(listing, dict) else None
-            names += [str(tag) for tag in page or []]
-            url = next_link(answer.headers, url)
-        return {tag: self.digest(tag) for tag in sorted(set(names))}
-
-    def digest(self, tag: str) -> str:
-        what = f"resolving {self.repository}:{tag}"
-        answer = call("HEAD", f"{self.url}/manifests/{tag}", {"Accept": ", ".join(MANIFEST_TYPES)}, what)
-        digest = answer.headers.get("Docker-Content-Digest", "")
-        if not digest.startswith("sha256:"):
-            raise ReleaseError(f"{what}: the registry answers no Docker-Content-Digest")
-        return digest
-
-    def delete(self, deletion: Deletion) -> str:
-        what = f"deleting {self.repository}@{deletion.digest}"
-        try:
-            call("DELETE", f"{self.url}/manifests/{deletion.digest}", {}, what)
-        except ReleaseError as error:
-            if "HTTP 405" in str(error):
-                raise ReleaseError(f"{error}: the registry does not allow deletion (storage.delete.enabled)") from None
-            raise
-        return deletion.digest
 
 
 class GhcrPackage:
@@ -294,10 +172,10 @@ class GhcrPackage:
             url = next_link(answer.headers, url)
         return tags
 
-    def delete(self, deletion: Deletion) -> str:
-        ident = self.versions[deletion.digest]
+    def delete(self, digest: str) -> str:
+        ident = self.versions[digest]
         call("DELETE", f"{self.url}/{ident}", self.headers, f"deleting version {ident} of {self.repository}")
-        return f"version {ident}, {deletion.digest}"
+        return f"version {ident}, {digest}"
 
 
 def registry_for(image: str, env: Mapping[str, str]) -> Registry:
@@ -320,7 +198,7 @@ def prune(registry: Registry, keep: int, dry_run: bool, say: Callable[[str], Non
     plan = plan_pruning(tags, keep)
     verb = "would delete" if dry_run else "deleted"
     for deletion in plan.delete:
-        named = deletion.digest if dry_run else registry.delete(deletion)
+        named = deletion.digest if dry_run else registry.delete(deletion.digest)
         say(f"prune: {verb} {', '.join(f'{registry.repository}:{tag}' for tag in deletion.tags)} ({named})")
     served = sorted({tags[tag] for tag in plan.served})
     summary = (
@@ -350,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     try:
         prune(registry_for(args.image, os.environ), args.keep, args.dry_run)
-    except ReleaseError as error:
+    except (ReleaseError, RegistryError) as error:
         message = str(error).replace(token, "***") if token else str(error)
         print(f"prune: {message}", file=sys.stderr)
         return 1

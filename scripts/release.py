@@ -34,6 +34,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file by the workflow, on a bare runner
+
+from scripts.registry import OciRegistry, RegistryError
+
 SERVICE_URL = "RENDER_SERVICE_URL"  # repository variable: where verify reads /model
 DEPLOY_HOOK_URL = "RENDER_DEPLOY_HOOK_URL"  # repository secret: Render's deploy hook, key included
 # What a run builds, from the environment (repository variables and the run's instant): build argument -> default.
@@ -183,17 +187,15 @@ PLATFORM = ("linux", "amd64")  # what the workflow builds, and what Render runs
 def platform_image(image: str) -> str:
     """`image` (by digest) narrowed to its linux/amd64 image manifest: a pushed index also holds attestation
     manifests, and whether Render deploys an index is undocumented (other platforms refuse one)."""
-    inspected = docker("buildx", "imagetools", "inspect", image, "--format", "{{json .Manifest}}").stdout
-    manifest = json.loads(inspected)
-    digest = manifest.get("digest", "")
+    repository, _, digest = image.partition("@")
+    body, _ = OciRegistry(repository_of(repository)).manifest(digest)
+    manifest = json.loads(body)
     if "manifests" in manifest:  # an index: pick the platform's image, never an attestation manifest
         platforms = {(m.get("platform", {}).get("os"), m.get("platform", {}).get("architecture")): m["digest"]
                      for m in manifest["manifests"]}  # fmt: skip
         if PLATFORM not in platforms:
             raise ReleaseError(f"{image} has no {'/'.join(PLATFORM)} image: it holds {sorted(platforms)}")
         digest = platforms[PLATFORM]
-    if not digest.startswith("sha256:"):
-        raise ReleaseError(f"{image}: no digest in what the registry answers")
     return f"{repository_of(image)}@{digest}"
 
 
@@ -226,12 +228,12 @@ def read_card(image: str, out: Path, served: str = "") -> dict[str, str]:
 
 def promote(image: str, version: str) -> list[str]:
     """Point `latest` and `X.Y.Z` at `image` (the pushed digest, attestations included): the image is now the one
-    served. A registry-side copy of the manifest; nothing is rebuilt or re-pushed."""
+    served. The very manifest is put under the tags, so they resolve to that digest; nothing is rebuilt."""
     if "@sha256:" not in image:
         raise ReleaseError(f"{image} does not name a digest: promote moves tags to exactly the image verified")
-    repository = repository_of(image)
-    tags = [f"{repository}:latest", f"{repository}:{version}"]
-    docker("buildx", "imagetools", "create", *(f"--tag={tag}" for tag in tags), image)
+    repository, _, digest = image.partition("@")
+    OciRegistry(repository_of(repository)).tag(digest, ["latest", version])
+    tags = [f"{repository_of(image)}:{tag}" for tag in ("latest", version)]
     print(f"release: {', '.join(tags)} now name {image}", file=sys.stderr)
     return tags
 
@@ -413,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             seconds = wait_for_version(args.url, args.expected, args.timeout, args.interval)
             print(f"release: {args.url} serves {args.expected} ({seconds:.0f} s after the deploy)", file=sys.stderr)
-    except ReleaseError as error:
+    except (ReleaseError, RegistryError) as error:
         print(f"release: {error}", file=sys.stderr)
         return 1
     return 0

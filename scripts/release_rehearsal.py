@@ -149,8 +149,6 @@ class Rehearsal:
             for stale in (self.workspace, self.cache, self.work / "origin.git", self.work / "cards"):
                 shutil.rmtree(stale, ignore_errors=True)
         self.work.mkdir(parents=True, exist_ok=True)
-        # release.py reads the pushed image's platform manifest and moves tags with `docker buildx imagetools`.
-        subprocess.run(["bash", str(ROOT / "scripts/install_buildx.sh")], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["bash", str(ROOT / "scripts/private_docker.sh"), "start", str(self.docker_dir)], check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         for container in docker_out(self, "ps", "--all", "--quiet").split():

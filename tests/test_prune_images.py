@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from scripts import prune_images
-from scripts.prune_images import KEEP_IMAGES, Deletion, plan_pruning, registry_base
+from scripts.prune_images import KEEP_IMAGES, Deletion, plan_pruning
+from scripts.registry import MANIFEST_TYPES, registry_base
 
 TOKEN = "ghs_fakeTokenThatMustNeverBePrinted0123"
 
@@ -296,7 +297,7 @@ def test_oci_registry_end_to_end(registry: Fake, capsys: pytest.CaptureFixture[s
     heads = [(path, headers) for method, path, headers in registry.calls if method == "HEAD"]
     assert len(heads) == len(before)
     for _, headers in heads:
-        assert set(headers["Accept"].split(", ")) == set(prune_images.MANIFEST_TYPES)
+        assert set(headers["Accept"].split(", ")) == set(MANIFEST_TYPES)
     assert len(registry.paths("GET")) == 4  # 11 tags in pages of 3: the Link header followed
 
 

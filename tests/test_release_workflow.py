@@ -7,6 +7,8 @@ remote. `make release-rehearsal` plays the whole loop with a real registry and D
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -17,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -501,43 +503,109 @@ def test_a_drifted_pair_fails_the_run_after_the_deploy_not_before() -> None:
 # --- what the first real run would have broken ------------------------------------------------------------------
 
 
-def scripted_docker(tmp_path: Path, script: str) -> dict[str, str]:
-    """A `docker` on PATH running `script` (sh), which logs its arguments to `calls`."""
-    tool = tmp_path / "bin/docker"
-    tool.parent.mkdir(exist_ok=True)
-    tool.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path}/calls"\n{script}\n')
-    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
-    return {**os.environ, "PATH": f"{tool.parent}:{os.environ['PATH']}"}
+class FakeRegistry(BaseHTTPRequestHandler):
+    """The distribution API's manifest routes for one repository, behind a bearer-token challenge as GHCR's."""
+
+    manifests: ClassVar[dict[str, tuple[bytes, str]]] = {}  # digest -> (bytes, media type)
+    tags: ClassVar[dict[str, str]] = {}  # tag -> digest
+    seen: ClassVar[list[str]] = []
+
+    def answer(self, status: int, body: bytes = b"", **headers: str) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def authorised(self) -> bool:
+        self.seen.append(f"{self.command} {self.path} {self.headers.get('Authorization', '')}")
+        if self.path.startswith("/token"):
+            return True
+        if self.headers.get("Authorization") == "Bearer t0k":
+            return True
+        port = self.server.server_address[1]
+        self.answer(401, WWW_Authenticate=f'Bearer realm="http://127.0.0.1:{port}/token",service="fake"')
+        return False
+
+    def reference(self) -> str:
+        ref = self.path.rsplit("/", 1)[1]
+        return self.tags.get(ref, ref)
+
+    def do_GET(self) -> None:
+        if not self.authorised():
+            return
+        if self.path.startswith("/token"):
+            assert self.headers["Authorization"] == "Basic " + base64.b64encode(b"bot:s3cret").decode()
+            self.answer(200, json.dumps({"token": "t0k"}).encode())
+        elif self.path == "/v2/":
+            self.answer(200, b"{}")
+        else:
+            body, media_type = self.manifests[self.reference()]
+            self.answer(200, body, Content_Type=media_type, Docker_Content_Digest=self.reference())
+
+    def do_HEAD(self) -> None:
+        if self.authorised():
+            self.answer(200, Docker_Content_Digest=self.reference())
+
+    def do_PUT(self) -> None:
+        if self.authorised():
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            digest = "sha256:" + hashlib.sha256(body).hexdigest()
+            self.manifests[digest] = (body, self.headers["Content-Type"])
+            self.tags[self.path.rsplit("/", 1)[1]] = digest
+            self.answer(201, Docker_Content_Digest=digest)
+
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
-def test_deploy_gets_the_linux_amd64_manifest_not_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    amd64, attestation, index = ("sha256:" + c * 64 for c in "abc")
-    answer = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": index, "manifests": [
-        {"digest": attestation, "platform": {"os": "unknown", "architecture": "unknown"}},
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fake registry on loopback with an index (amd64 image + attestation) pushed; `docker login` done."""
+    image = json.dumps({"mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": []}).encode()
+    amd64 = "sha256:" + hashlib.sha256(image).hexdigest()
+    index = json.dumps({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"digest": "sha256:" + "a" * 64, "platform": {"os": "unknown", "architecture": "unknown"}},
         {"digest": amd64, "platform": {"os": "linux", "architecture": "amd64"}},
-    ]}  # fmt: skip
-    env = scripted_docker(tmp_path, f"echo '{json.dumps(answer)}'")
-    monkeypatch.setenv("PATH", env["PATH"])
-    assert release.platform_image(f"ghcr.io/O/R@{index}") == f"ghcr.io/o/r@{amd64}"
-    assert (tmp_path / "calls").read_text().split()[:3] == ["buildx", "imagetools", "inspect"]
-    single = {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": amd64}
-    env = scripted_docker(tmp_path, f"echo '{json.dumps(single)}'")
-    assert release.platform_image(f"ghcr.io/o/r@{amd64}") == f"ghcr.io/o/r@{amd64}"  # already one image
-    arm = {**answer, "manifests": [{"digest": amd64, "platform": {"os": "linux", "architecture": "arm64"}}]}
-    env = scripted_docker(tmp_path, f"echo '{json.dumps(arm)}'")
+    ]}).encode()  # fmt: skip
+    index_digest = "sha256:" + hashlib.sha256(index).hexdigest()
+    FakeRegistry.manifests = {amd64: (image, "application/vnd.oci.image.manifest.v1+json"),
+                              index_digest: (index, "application/vnd.oci.image.index.v1+json")}  # fmt: skip
+    FakeRegistry.tags, FakeRegistry.seen = {"1.2.3-20261125060000": index_digest}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRegistry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    config = tmp_path / "docker"
+    config.mkdir()
+    auth = base64.b64encode(b"bot:s3cret").decode()
+    (config / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    try:
+        yield f"{host}/o/r"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_deploy_gets_the_linux_amd64_manifest_not_the_index(registry: str) -> None:
+    index = FakeRegistry.tags["1.2.3-20261125060000"]
+    amd64 = json.loads(FakeRegistry.manifests[index][0])["manifests"][1]["digest"]
+    assert release.platform_image(f"{registry}@{index}") == f"{registry}@{amd64}"
+    assert release.platform_image(f"{registry}@{amd64}") == f"{registry}@{amd64}"  # already one image
+    # The registry asked for a token, which came from docker's stored login: Basic to the token service only.
+    assert any(line.startswith("GET /token?") for line in FakeRegistry.seen)
+    FakeRegistry.manifests[index] = (FakeRegistry.manifests[index][0].replace(b"amd64", b"arm64"), "x")
     with pytest.raises(release.ReleaseError, match="has no linux/amd64 image"):
-        release.platform_image(f"ghcr.io/o/r@{index}")
+        release.platform_image(f"{registry}@{index}")
 
 
-def test_promote_moves_latest_and_the_version_to_the_verified_digest(tmp_path: Path) -> None:
-    env = scripted_docker(tmp_path, "exit 0")
-    digest = "sha256:" + "d" * 64
-    result = run_release(env, "promote", "--image", f"ghcr.io/O/R@{digest}", "--version", "1.2.3")
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "calls").read_text().split() == [
-        "buildx", "imagetools", "create", "--tag=ghcr.io/o/r:latest", "--tag=ghcr.io/o/r:1.2.3", f"ghcr.io/O/R@{digest}"
-    ]  # fmt: skip
-    assert run_release(env, "promote", "--image", "ghcr.io/o/r:1.2.3-x", "--version", "1.2.3").returncode == 1
+def test_promote_puts_the_very_manifest_under_latest_and_the_version(registry: str) -> None:
+    index = FakeRegistry.tags["1.2.3-20261125060000"]
+    assert release.main(["promote", "--image", f"{registry}@{index}", "--version", "1.2.3"]) == 0
+    # The tags resolve to the digest verified, not to a new index wrapping it.
+    assert FakeRegistry.tags == {"1.2.3-20261125060000": index, "latest": index, "1.2.3": index}
+    assert release.main(["promote", "--image", f"{registry}:1.2.3-x", "--version", "1.2.3"]) == 1
 
 
 def test_latest_moves_only_after_the_service_serves_the_image() -> None:
