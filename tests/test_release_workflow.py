@@ -152,7 +152,10 @@ def test_the_image_pushed_is_the_one_carded_deployed_and_verified() -> None:
     assert deploy["env"]["IMAGE"] == "${{ needs.build.outputs.image }}"
     assert verify["env"]["EXPECTED"] == "${{ needs.build.outputs.model_version }}"
     # The job's own limit leaves room for verify's.
-    timeout = float(verify["run"].split("--timeout ")[1].split()[0])
+    assert verify["run"].endswith('--timeout "$SECONDS_ALLOWED"')
+    # 600 s on GitHub; only under act (the workflow rehearsal) a repository variable shortens it.
+    assert verify["env"]["SECONDS_ALLOWED"] == "${{ env.ACT && vars.REHEARSAL_VERIFY_SECONDS || '600' }}"
+    timeout = 600.0
     assert jobs["deploy"]["timeout-minutes"] * 60 > timeout + 3 * 30
 
 
@@ -236,8 +239,14 @@ def test_the_plan_pushes_the_stamp_tag_only_in_lower_case_with_every_build_argum
     assert plan["repository"] == "ghcr.io/owner/crypto-predict"
     # latest and 1.2.3 move in promote, after verify: the next run must never train on from an unserved image.
     assert plan["tags"].splitlines() == ["ghcr.io/owner/crypto-predict:1.2.3-20261125060000"]
+    # A re-run of the failed build job keeps the run's stamp: its image gets a tag of its own, so no tag moves.
+    rerun = release.plan_build("ghcr.io/o/r", "1.2.3", "20261125060000", {}, attempt=2)
+    assert rerun["tags"] == "ghcr.io/o/r:1.2.3-20261125060000-r2"
     arguments = dict(line.split("=", 1) for line in plan["build_args"].splitlines())
     assert arguments == {**release.BUILD_SETTINGS, "PAIRS": "ETH/USD"}
+    # The base image only when set (the workflow rehearsal's stand-in): an empty one would override the pin.
+    rehearsal = release.plan_build("ghcr.io/o/r", "1.2.3", "1", {"PYTHON_IMAGE": "local/python:3.11-slim-bookworm"})
+    assert "PYTHON_IMAGE=local/python:3.11-slim-bookworm" in rehearsal["build_args"].splitlines()
     # Every build argument the plan sets is one the Dockerfile declares.
     declared = set(re.findall(r"^ARG (\w+)", (ROOT / "Dockerfile").read_text(), re.M))
     assert set(arguments) <= declared

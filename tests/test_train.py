@@ -528,3 +528,16 @@ def test_a_malformed_pair_list_is_refused(value: str, capsys: pytest.CaptureFixt
 def test_pairs_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAIRS", "eth-usd, BTC/USD, eth/usd")
     assert train.build_parser().parse_args([]).pairs == ("ETH/USD", "BTC/USD")
+
+
+def test_a_new_pair_failing_beside_served_pairs_with_no_new_bar_leaves_the_served_model_standing(
+    model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scheduled run with no new bar, while a pair listed in PAIRS but never published fails again: the served
+    model stands (exit 4, as when the others publish), and the release does not fail every run for it."""
+    before = snapshot(model_dir)
+    assert train.main([*SMALL, "--pairs", "BTC/USD,ETH/USD,SOL/USD", "--model-dir", str(model_dir)]) == 4
+    out, err = capsys.readouterr()
+    assert "train: SOL/USD: bars: no embedded history for SOL/USD" in err
+    assert "train: nothing new for the pairs served; SOL/USD left out; the current model stands" in out
+    assert snapshot(model_dir) == before
