@@ -118,3 +118,17 @@ def test_a_tool_without_its_input_fails_in_one_line(tool: str, script: str, what
     )
     assert (finished.returncode, finished.stdout) == (2, ""), finished.stderr
     assert finished.stderr.splitlines() == [f"{tool}: missing input: {missing} ({what}) not found"]
+
+
+def test_the_workflow_rehearsal_without_its_pinned_actions_fails_in_one_line(tmp_path: Path) -> None:
+    # The folder of pinned actions is a parameter: the project names none, and its absence is said, not skipped.
+    missing = tmp_path / "actions"
+    finished = subprocess.run(
+        [sys.executable, "scripts/workflow_rehearsal.py", "--actions-dir", str(missing)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (finished.returncode, finished.stdout) == (2, ""), finished.stderr
+    assert finished.stderr.splitlines() == [f"workflow rehearsal: missing input: ACTIONS_DIR {missing} is not a folder"]
+    made = subprocess.run(["make", "-s", "workflow-rehearsal"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert made.returncode != 0
+    assert "workflow-rehearsal: set ACTIONS_DIR to the folder of the pinned actions" in made.stderr
