@@ -102,6 +102,10 @@ def test_both_workflows_run_the_same_tests_in_the_pinned_base_as_ci_does_here() 
     # The rehearsal's own image (vars.TEST_IMAGE) stands in only where the variable is set, as under act.
     assert job["container"]["image"] == f"${{{{ vars.TEST_IMAGE || '{dockerfile_base()}' }}}}"
     assert DIGEST.search(dockerfile_base()) and dockerfile_base().startswith("python:3.11-slim-bookworm@")
+    # The read-only model folder test needs a mount namespace of its own inside the container.
+    assert job["container"]["options"] == (
+        "--cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined"
+    )
     runs = [s["run"] for s in job["steps"] if "run" in s]
     assert runs == [
         "apt-get update -qq && apt-get install -y -qq --no-install-recommends git >/dev/null",
@@ -660,7 +664,8 @@ def test_the_workflow_choices_a_first_real_run_needs() -> None:
     assert "ignore-error=true" in push["with"]["cache-to"]  # a cache that cannot be saved never fails the run
     attest = step_using(workflow, "actions/attest-build-provenance")
     assert "github.event.repository.visibility == 'public'" in attest["if"]  # private repositories have none
-    assert jobs["build"]["permissions"]["artifact-metadata"] == "write"
+    if os.environ.get("ACT") != "true":  # the workflow rehearsal's copy lacks it: act's schema does not know it
+        assert jobs["build"]["permissions"]["artifact-metadata"] == "write"
     upload = step_using(workflow, "actions/upload-artifact")
     assert upload["with"]["overwrite"] is True and upload["with"]["retention-days"] == 30
     assert jobs["build"]["env"]["DOCKER_BUILD_RECORD_RETENTION_DAYS"] == 7  # two build records a run

@@ -102,8 +102,9 @@ def test_serving_imports_only_what_requirements_api_lists(trained_model_dir: Pat
         "for url in ('/bitcoin?date=2024-12-01', '/bitcoin?date=bad', '/model', '/openapi.json', '/docs'):\n"
         "    c.get(url)\n"
         "import waitress\n"
-        # _distutils_hack is loaded by setuptools' .pth file in any virtualenv, before any code of ours runs.
-        "ours = {'api', 'cryptopredict', '__main__', '_distutils_hack'}\n"
+        # _distutils_hack is loaded by setuptools' .pth file in any virtualenv, before any code of ours runs;
+        # sitecustomize is the interpreter's own start-up hook where the platform ships one (Debian's Python does).
+        "ours = {'api', 'cryptopredict', '__main__', '_distutils_hack', 'sitecustomize'}\n"
         "loaded = [name for name, module in sys.modules.items() if module is not None]\n"
         "tops = {m.split('.')[0] for m in loaded} - set(sys.stdlib_module_names) - ours\n"
         "owners = md.packages_distributions()\n"
