@@ -75,7 +75,7 @@ def dockerfile_base() -> str:
 @pytest.mark.parametrize("name", ["deploy.yml", "pull-request.yml", "tests.yml"])
 def test_every_action_is_pinned_by_commit_with_its_version_beside_it(name: str) -> None:
     text = (WORKFLOWS / name).read_text()
-    uses = re.findall(r"uses: (\S+)(.*)", text)
+    uses = re.findall(r"^\s*(?:- )?uses: (\S+)(.*)", text, re.MULTILINE)  # keys, not the words of a comment
     assert uses
     for target, comment in uses:
         if target.startswith("./"):
