@@ -645,6 +645,15 @@ def test_a_run_with_no_new_model_deploys_nothing_and_says_so(tmp_path: Path) -> 
     assert "needs.build.outputs.changed == 'true'" in jobs["deploy"]["if"]
 
 
+def test_a_scheduled_run_without_the_test_job_still_builds_and_deploys() -> None:
+    """A job after a skipped one is skipped too, transitively, unless its condition says otherwise: without these
+    conditions a scheduled run (no test job) stopped after `version` (the workflow rehearsal's runs b to f)."""
+    jobs = load("deploy.yml")["jobs"]
+    assert jobs["test"]["if"] == "github.event_name != 'schedule'"
+    for job in ("version", "build", "deploy", "promote", "monitor"):
+        assert jobs[job]["if"].startswith("${{ !cancelled() &&"), job
+
+
 def test_the_workflow_choices_a_first_real_run_needs() -> None:
     workflow = load("deploy.yml")
     jobs = workflow["jobs"]
