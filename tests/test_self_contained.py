@@ -69,12 +69,12 @@ def test_no_file_names_a_path_outside_the_project() -> None:
 @pytest.mark.parametrize(
     ("name", "text", "outside"),
     [
-        ("Makefile", "SHARED_DATA ?= ../shared/data/btc_usd_1h.csv", ["../shared"]),
-        ("tests/conftest.py", "data = '../shared/data/btc_usd_1h.csv'", ["../shared"]),
-        ("scripts/bench.py", 'HOURLY = ROOT.parent / "shared" / "data"', ["ROOT.parent"]),
+        ("Makefile", "DATA ?= ../elsewhere/data/bars.csv", ["../elsewhere"]),
+        ("tests/conftest.py", "data = '../elsewhere/data/bars.csv'", ["../elsewhere"]),
+        ("scripts/bench.py", 'HOURLY = ROOT.parent / "elsewhere" / "data"', ["ROOT.parent"]),
         ("cryptopredict/training/bars.py", 'DIR = Path(__file__).resolve().parents[3] / "data"', ["parents[3]"]),
         ("docs/training.md", "see [the README](../README.md) and data/PROVENANCE.md", []),
-        ("docs/training.md", "[x](../../shared/data/SOURCES.md)", ["../../shared"]),
+        ("docs/training.md", "[x](../../elsewhere/SOURCES.md)", ["../../elsewhere"]),
         ("cryptopredict/timeframe.py", "GET .../forecast's default range", []),
     ],
 )
