@@ -11,10 +11,11 @@ Both bind 127.0.0.1 only and run in daemon threads of the calling process; `clos
 from __future__ import annotations
 
 import http.client
-import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from scripts.fake_render import send_json
 
 SIG = re.compile(r"([?&]sig=)([A-Za-z0-9_-]+)=*(?=&|$)")
 HOP_BY_HOP = {"connection", "transfer-encoding", "content-length", "keep-alive"}
@@ -96,17 +97,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
                         "topics": []}  # fmt: skip
             else:  # /repos/O/R/commits/SHA
                 body = {"sha": parts[-1], "commit": {"committer": {"date": "2025-01-01T00:00:00Z"}}}
-            self.answer(200, body)
+            send_json(self, 200, body)
         else:
-            self.answer(404, {"message": "Not Found"})
-
-    def answer(self, status: int, body: dict[str, object]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            send_json(self, 404, {"message": "Not Found"})
 
     def log_message(self, format: str, *args: object) -> None:
         pass

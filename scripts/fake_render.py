@@ -28,13 +28,15 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-# The script runs from scripts/: the release steps' rule for what must match and their docker call, and the
-# benchmarks' free port.
-from bench import free_port
-from release import docker, repository_of
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file by the rehearsal
+
+# The release steps' rule for what must match and their docker call, and the benchmarks' free port.
+from scripts.bench import free_port
+from scripts.release import docker, repository_of
 
 SERVICE_ID = "srv-rehearsal"
 
