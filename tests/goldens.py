@@ -71,31 +71,31 @@ METHODS = [("POST", "/bitcoin?date=2024-12-24"), ("DELETE", "/pairs"), ("PUT", "
 # Every command's help, as people and the workflow call it (the program name is masked: it is how it was called).
 COMMANDS = {
     "train": ["train.py"],
-    "release": ["scripts/release.py"],
-    "release card": ["scripts/release.py", "card"],
-    "release deploy": ["scripts/release.py", "deploy"],
-    "release verify": ["scripts/release.py", "verify"],
-    "release promote": ["scripts/release.py", "promote"],
-    "release smoke": ["scripts/release.py", "smoke"],
-    "release plan": ["scripts/release.py", "plan"],
-    "release preflight": ["scripts/release.py", "preflight"],
-    "next version": ["scripts/next_version.py"],
-    "prune images": ["scripts/prune_images.py"],
-    "run instant": ["scripts/run_instant.py"],
-    "monitor": ["scripts/monitor.py"],
-    "model card": ["scripts/model_card.py"],
-    "pin base": ["scripts/pin_base.py"],
-    "embed history": ["scripts/embed_history.py"],
-    "quality": ["scripts/quality.py"],
-    "bench": ["scripts/bench.py"],
-    "bench pairs": ["scripts/pairs_bench.py"],
-    "bench scale": ["scripts/bench_scale.py"],
-    "bench track": ["scripts/track_bench.py"],
-    "freshness": ["scripts/freshness.py"],
-    "soak": ["scripts/soak.py"],
-    "fake render": ["scripts/fake_render.py"],
-    "release rehearsal": ["scripts/release_rehearsal.py"],
-    "workflow rehearsal": ["scripts/workflow_rehearsal.py"],
+    "release": ["-m", "release"],
+    "release card": ["-m", "release", "card"],
+    "release deploy": ["-m", "release", "deploy"],
+    "release verify": ["-m", "release", "verify"],
+    "release promote": ["-m", "release", "promote"],
+    "release smoke": ["-m", "release", "smoke"],
+    "release plan": ["-m", "release", "plan"],
+    "release preflight": ["-m", "release", "preflight"],
+    "next version": ["-m", "release.next_version"],
+    "prune images": ["-m", "release.prune_images"],
+    "run instant": ["-m", "release.run_instant"],
+    "monitor": ["-m", "release.monitor"],
+    "model card": ["-m", "release.model_card"],
+    "pin base": ["-m", "release.pin_base"],
+    "embed history": ["-m", "tools.embed_history"],
+    "quality": ["-m", "benchmarks.quality"],
+    "bench": ["-m", "benchmarks.serving"],
+    "bench pairs": ["-m", "benchmarks.pairs"],
+    "bench scale": ["-m", "benchmarks.scale"],
+    "bench track": ["-m", "benchmarks.track"],
+    "freshness": ["-m", "benchmarks.freshness"],
+    "soak": ["-m", "benchmarks.soak"],
+    "fake render": ["-m", "tests.fakes.render"],
+    "release rehearsal": ["-m", "rehearsals.release_steps"],
+    "workflow rehearsal": ["-m", "rehearsals.workflow"],
 }
 
 STAMP = re.compile(r"\d{8}T\d{6}Z")
@@ -115,7 +115,9 @@ def fit_times(model_dir: Path) -> set[str]:
     manifest, which holds the times)."""
     manifest = json.loads((model_dir / "manifest.json").read_text())
     cards = manifest["pairs"].values()
-    times = {manifest["model_version"]} | {card[key] for card in cards for key in ("trained_at", "trained_until")}
+    times = {manifest["model_version"], manifest["published_at"]} | {
+        card[key] for card in cards for key in ("trained_at", "trained_until")
+    }
     return {t for t in times if t}
 
 
@@ -151,6 +153,12 @@ def capture_answers(model_dir: Path, urls: list[str]) -> dict[str, dict[str, Any
     return answers
 
 
+def mask_usage(text: str) -> str:
+    """Help with its usage paragraph on one line and the program's name masked (it wraps by the name's length)."""
+    usage, blank, rest = text.partition("\n\n")
+    return re.sub(r"^usage: \S+", "usage: <prog>", " ".join(usage.split())) + blank + rest
+
+
 def capture_help() -> dict[str, dict[str, Any]]:
     env = {**os.environ, "COLUMNS": "120", "PYTHONPATH": str(ROOT)}
     helps = {}
@@ -158,8 +166,7 @@ def capture_help() -> dict[str, dict[str, Any]]:
         done = subprocess.run(
             [sys.executable, *argv, "--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )
-        text = re.sub(r"^usage: \S+", "usage: <prog>", done.stdout)
-        text = re.sub(r"\n {7}(\S)", r"\n       \1", text)
+        text = mask_usage(done.stdout)
         helps[name] = {"exit": done.returncode, "help": text, "error": done.stderr.strip().splitlines()[-1:]}
     return helps
 

@@ -2,8 +2,8 @@
 
 Between two runs the previous artifact is served by the real Flask app (`create_app`), and every bar that closes
 before the next run is asked for exactly as a user would (`GET /predict/{pair}?date=<bar>`, no `level`): the track
-record the next run writes must hold exactly those answers. Imported as fixtures by tests/test_track_record.py and
-tests/test_browser.py.
+record the next run writes must hold exactly those answers. Imported as fixtures by tests/core/test_track_record.py and
+tests/serving/test_browser.py.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from cryptopredict.artifact import load_artifact, pair_name
-from cryptopredict.dates import format_utc, parse_utc
-from cryptopredict.files import open_text
+from cryptopredict.core.artifact import load_artifact, pair_name
+from cryptopredict.core.dates import format_utc, parse_utc
+from cryptopredict.core.files import open_text
 from cryptopredict.serving.app import create_app
 from cryptopredict.training.pipeline import TrainResult, TrainSettings, train
 from tests.conftest import HOURLY_BTC_USD, ROOT, SMALL_HOURLY_UNTIL, small_hourly_settings, small_settings

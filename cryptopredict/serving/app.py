@@ -10,20 +10,20 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from cryptopredict.artifact import Artifact, load_artifact, pair_name
-from cryptopredict.dates import format_utc
-from cryptopredict.serving import docs, page, pairs, predictions, status, track_record
-from cryptopredict.serving.http import JsonApi
-from cryptopredict.serving.limits import install_limits
-from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
-from cryptopredict.serving.predictions import HISTORICAL_SOURCES
-from cryptopredict.settings import (
+from cryptopredict.core.artifact import Artifact, load_artifact, pair_name
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.settings import (
     DEFAULT_MAX_DATA_AGE_SECONDS,
     DEFAULT_MAX_MODEL_AGE_SECONDS,
     DEFAULT_MODEL_DIR,
     LIVE_TRAINING_COMMAND,
     read_app_config,
 )
+from cryptopredict.serving import docs, page, pairs, predictions, status, track_record
+from cryptopredict.serving.http import JsonApi
+from cryptopredict.serving.limits import install_limits
+from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
+from cryptopredict.serving.predictions import HISTORICAL_SOURCES
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_DIR": str(DEFAULT_MODEL_DIR),

@@ -12,9 +12,9 @@ from typing import Any
 
 import marshmallow as ma
 
-from cryptopredict.artifact import PairModel
-from cryptopredict.dates import format_utc
-from cryptopredict.manifest import PairCard, Source
+from cryptopredict.core.artifact import PairModel
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.manifest import PairCard, Source
 from cryptopredict.serving.records import field_of
 
 LIVE_NOTE = "live data: /ready answers 503 once its newest bar closed longer ago than MAX_DATA_AGE_SECONDS"

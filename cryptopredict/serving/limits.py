@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 from flask_smorest import abort
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cryptopredict.settings import SettingsError
+from cryptopredict.core.settings import SettingsError
 
 SERVED_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_QUERY_BYTES = 2_048

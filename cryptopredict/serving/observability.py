@@ -22,8 +22,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-from cryptopredict.artifact import Artifact, pair_name
-from cryptopredict.manifest import Manifest, PairCard
+from cryptopredict.core.artifact import Artifact, pair_name
+from cryptopredict.core.manifest import Manifest, PairCard
 from cryptopredict.serving.track_record import add_track_metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"

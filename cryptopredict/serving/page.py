@@ -10,7 +10,7 @@ from string import Template
 
 from flask import Blueprint, Response, abort, request
 
-from cryptopredict.settings import LIVE_TRAINING_COMMAND
+from cryptopredict.core.settings import LIVE_TRAINING_COMMAND
 
 bp = Blueprint("page", __name__)
 STATIC = Path(__file__).parent / "static"

@@ -9,9 +9,10 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
-from cryptopredict.artifact import Artifact, pair_name
-from cryptopredict.dates import format_utc
-from cryptopredict.manifest import Gate, Manifest, PairCard
+from cryptopredict.core.artifact import Artifact, pair_name
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.manifest import Gate, Manifest, PairCard
+from cryptopredict.core.track import Drift
 from cryptopredict.serving.freshness import Freshness, freshness
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.serving.predictions import (
@@ -27,7 +28,6 @@ from cryptopredict.serving.predictions import (
     predict_at,
 )
 from cryptopredict.serving.records import field_of
-from cryptopredict.track import Drift
 
 blp = StrictBlueprint("pairs", __name__, description="Predictions for every pair served")
 EXAMPLE_PAIR = "ETH-USD"

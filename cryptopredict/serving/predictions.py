@@ -13,12 +13,12 @@ import marshmallow as ma
 from flask import Response, current_app
 from flask_smorest import abort
 
-from cryptopredict.artifact import Artifact, PairModel, pair_name
-from cryptopredict.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, format_utc, parse_utc
-from cryptopredict.forecast import DEFAULT_LEVEL, LEVELS, OutOfRange, coverage_of, levels_text
+from cryptopredict.core.artifact import Artifact, PairModel, pair_name
+from cryptopredict.core.dates import DATE_PATTERN, FORMAT_HINT, MAX_LENGTH, format_utc, parse_utc
+from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, OutOfRange, coverage_of, levels_text
+from cryptopredict.core.settings import BITCOIN, LIVE_TRAINING_COMMAND
+from cryptopredict.core.timeframe import TIMEFRAMES
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
-from cryptopredict.settings import BITCOIN, LIVE_TRAINING_COMMAND
-from cryptopredict.timeframe import TIMEFRAMES
 
 blp = StrictBlueprint("bitcoin", __name__, url_prefix="/bitcoin", description="Bitcoin price predictions")
 

@@ -1,4 +1,4 @@
-"""marshmallow schemas generated from the manifest's records (cryptopredict.manifest): GET /model's, and the
+"""marshmallow schemas generated from the manifest's records (cryptopredict.core.manifest): GET /model's, and the
 card fields that /pairs and /ready restate, so the OpenAPI document says what the definition says."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from cryptopredict.manifest import Field, Kind, ListOf, MapOf, Record
+from cryptopredict.core.manifest import Field, Kind, ListOf, MapOf, Record
 
 _SCALARS: dict[type, type[ma.fields.Field]] = {
     str: ma.fields.String,

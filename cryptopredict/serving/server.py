@@ -13,7 +13,7 @@ from flask import Flask
 from waitress import wasyncore
 from waitress.server import TcpWSGIServer
 
-from cryptopredict.settings import ServerOptions
+from cryptopredict.core.settings import ServerOptions
 
 _POLL_SECONDS = 0.05
 _IDLE_SECONDS = 0.25

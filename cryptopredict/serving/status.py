@@ -8,8 +8,8 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import abort
 
-from cryptopredict.artifact import Artifact, pair_name
-from cryptopredict.manifest import Manifest, PairCard
+from cryptopredict.core.artifact import Artifact, pair_name
+from cryptopredict.core.manifest import Manifest, PairCard
 from cryptopredict.serving.freshness import Freshness, freshness
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.serving.records import field_of, schema_of

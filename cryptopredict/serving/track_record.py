@@ -1,6 +1,6 @@
 """GET /pairs/{pair}/track-record: what the served models answered, against what happened; and its /metrics series.
 
-The record is the artifact's `<pair>.record.json` (cryptopredict/track.py defines it, the summary and the drift
+The record is the artifact's `<pair>.record.json` (cryptopredict/core/track.py defines it, the summary and the drift
 verdict); the schemas here are generated from its records, so the document says what the definition says.
 """
 
@@ -14,13 +14,13 @@ import marshmallow as ma
 from flask import Response, g
 from prometheus_client import CollectorRegistry, Gauge
 
-from cryptopredict.artifact import Artifact, pair_name
-from cryptopredict.dates import format_utc
+from cryptopredict.core.artifact import Artifact, pair_name
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.track import BucketFigures, Drift, Figures, TrackPoint, TrackSummary
 from cryptopredict.serving.http import ErrorSchema, StrictBlueprint
 from cryptopredict.serving.pairs import require_known_pair
 from cryptopredict.serving.predictions import UtcDateTime, encode
 from cryptopredict.serving.records import schema_of
-from cryptopredict.track import BucketFigures, Drift, Figures, TrackPoint, TrackSummary
 
 blp = StrictBlueprint("track_record", __name__, description="The track record: served forecasts against what happened")
 blp.before_request(require_known_pair)  # an unknown pair is the usual 404, before the query is judged

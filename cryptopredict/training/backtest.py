@@ -20,10 +20,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from cryptopredict.dates import format_utc
-from cryptopredict.forecast import DEFAULT_LEVEL, LEVELS, coverage_of, level_of
-from cryptopredict.manifest import Backtest, HorizonScores, LevelScores, Scores
-from cryptopredict.timeframe import Timeframe
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, coverage_of, level_of
+from cryptopredict.core.manifest import Backtest, HorizonScores, LevelScores, Scores
+from cryptopredict.core.timeframe import Timeframe
 from cryptopredict.training.cluster import find_fanout
 from cryptopredict.training.model import Band, ModelSpec, fit_model, log_trend
 

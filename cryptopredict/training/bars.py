@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import pair_name, symbol_of
-from cryptopredict.dates import naive_utc
-from cryptopredict.timeframe import DAY, Timeframe
+from cryptopredict.core.artifact import pair_name, symbol_of
+from cryptopredict.core.dates import naive_utc
+from cryptopredict.core.timeframe import DAY, Timeframe
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data"
 # Real hourly BTC/USD closes, 2019-11-20 to 2025-11-22 (data/PROVENANCE.md): what the tests, benchmarks, the

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cryptopredict.timeframe import Timeframe
+from cryptopredict.core.timeframe import Timeframe
 from cryptopredict.training.bars import BAR_COLUMNS, AlpacaOptions, fetch_alpaca_bars
 
 OVERLAP_BARS = 3

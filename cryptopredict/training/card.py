@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cryptopredict.forecast import LEVELS
-from cryptopredict.manifest import HorizonScores, LevelScores, Scores
-from cryptopredict.timeframe import TIMEFRAMES
+from cryptopredict.core.forecast import LEVELS
+from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
+from cryptopredict.core.timeframe import TIMEFRAMES
 
 # The model's band coverage at every level (the nominal in the header), then the default band's naive coverage,
 # and last how far from nominal the gate let each level's coverage fall, in points (50 / 80 / 95 %).

@@ -22,7 +22,7 @@ from concurrent.futures import CancelledError, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cryptopredict.settings import DEFAULT_WORKERS
+from cryptopredict.core.settings import DEFAULT_WORKERS
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"  # the variable Dask's own tools read, so one setting serves both
 IN_TASK = "the cluster running this task"  # Fanout.scheduler for a fan-out started inside a Dask task

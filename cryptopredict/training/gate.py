@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cryptopredict.manifest import HorizonScores, LevelScores, Scores
+from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.training.card import horizon_label
 
 

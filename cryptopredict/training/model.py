@@ -22,9 +22,9 @@ import pandas as pd
 from prophet import Prophet
 from prophet.serialize import model_from_json, model_to_json
 
-from cryptopredict.dates import epoch_of
-from cryptopredict.forecast import BandQuantiles, ForecastTable, level_of, levels_text, significant
-from cryptopredict.timeframe import DAY, Timeframe
+from cryptopredict.core.dates import epoch_of
+from cryptopredict.core.forecast import BandQuantiles, ForecastTable, level_of, levels_text, significant
+from cryptopredict.core.timeframe import DAY, Timeframe
 
 BAND_FORMAT = 2  # 1: the 80 % band only
 

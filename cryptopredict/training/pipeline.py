@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cryptopredict.artifact import (
+from cryptopredict.core.artifact import (
     MANIFEST_FILE,
     ArtifactError,
     pair_files,
@@ -39,10 +39,10 @@ from cryptopredict.artifact import (
     sha256_hex,
     write_artifact,
 )
-from cryptopredict.dates import format_utc, naive_utc, parse_utc
-from cryptopredict.files import write_atomically
-from cryptopredict.forecast import ForecastTable
-from cryptopredict.manifest import (
+from cryptopredict.core.dates import format_utc, naive_utc, parse_utc
+from cryptopredict.core.files import write_atomically
+from cryptopredict.core.forecast import ForecastTable
+from cryptopredict.core.manifest import (
     FORMAT,
     PREVIOUS_FORMATS,
     Gate,
@@ -53,7 +53,7 @@ from cryptopredict.manifest import (
     SourceKind,
     Update,
 )
-from cryptopredict.settings import (
+from cryptopredict.core.settings import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_INTERVAL,
     DEFAULT_MODEL_DIR,
@@ -62,8 +62,8 @@ from cryptopredict.settings import (
     DEFAULT_START,
     DEFAULT_WORKERS,
 )
-from cryptopredict.timeframe import DAY, HOUR, Timeframe, timeframe_of
-from cryptopredict.track import DriftRules, TrackRecord
+from cryptopredict.core.timeframe import DAY, HOUR, Timeframe, timeframe_of
+from cryptopredict.core.track import DriftRules, TrackRecord
 from cryptopredict.training.backtest import BacktestError, BacktestPlan, backtest, fit_plan
 from cryptopredict.training.bars import (
     AlpacaOptions,

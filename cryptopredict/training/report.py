@@ -8,11 +8,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from cryptopredict.dates import format_utc
-from cryptopredict.forecast import LEVELS, ForecastTable, coverage_of
-from cryptopredict.manifest import Backtest, HorizonScores, LevelScores, ModelDescription, PairCard, Scores, Source
-from cryptopredict.timeframe import Timeframe, timeframe_of
-from cryptopredict.track import Drift, TrackRecord, TrackSummary, format_summary, verdict_line
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import LEVELS, ForecastTable, coverage_of
+from cryptopredict.core.manifest import Backtest, HorizonScores, LevelScores, ModelDescription, PairCard, Scores, Source
+from cryptopredict.core.timeframe import Timeframe, timeframe_of
+from cryptopredict.core.track import Drift, TrackRecord, TrackSummary, format_summary, verdict_line
 from cryptopredict.training.card import format_table, horizon_label
 
 

@@ -1,5 +1,5 @@
 """Scoring what was served: each run appends the previous artifact's forecasts, as the API answered them, for every
-bar that closed since that artifact's newest bar, to the pair's track record (cryptopredict/track.py).
+bar that closed since that artifact's newest bar, to the pair's track record (cryptopredict/core/track.py).
 
 A forecast is looked up exactly as the server does (`ForecastTable.lookup` at the bar's start, the default level: what
 `GET /predict/{pair}?date=<bar>` answers without `level`), and its actual is the bar's close from the table this run
@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cryptopredict.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
-from cryptopredict.dates import format_utc
-from cryptopredict.forecast import DEFAULT_LEVEL, ForecastTable, coverage_of
-from cryptopredict.manifest import FORMAT, PREVIOUS_FORMATS, Manifest
-from cryptopredict.timeframe import timeframe_of
-from cryptopredict.track import DriftRules, Figures, Run, TrackRecord, TrackSummary, empty_record, verdict_line
+from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
+from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import DEFAULT_LEVEL, ForecastTable, coverage_of
+from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, Manifest
+from cryptopredict.core.timeframe import timeframe_of
+from cryptopredict.core.track import DriftRules, Figures, Run, TrackRecord, TrackSummary, empty_record, verdict_line
 
 
 @dataclass(frozen=True)

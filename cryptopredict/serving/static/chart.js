@@ -1,7 +1,7 @@
 // The chart page: everything it shows comes from the API itself (/pairs, /model, /predict/{pair}[/forecast]).
 // Daily and hourly pairs are drawn alike; what differs (labels, the example date) follows the pair's bar length.
-// The JSDoc types name the OpenAPI document's schemas (the card's come from cryptopredict/manifest.py): a test
-// (tests/test_manifest.py) checks every field read from a typed variable, or from one assigned from it, is declared.
+// The JSDoc types name the OpenAPI document's schemas (the card's come from cryptopredict/core/manifest.py): a test
+// (tests/core/test_manifest.py) checks every field read from a typed variable, or from one assigned from it, is declared.
 "use strict";
 
 const DAY_SECONDS = 86400;
@@ -19,7 +19,7 @@ function plural(count, unit) {
   return count + " " + unit + (count === 1 ? "" : "s");
 }
 
-// As Timeframe.horizon_label in cryptopredict/timeframe.py: "7 days", "720 hours (30 days)".
+// As Timeframe.horizon_label in cryptopredict/core/timeframe.py: "7 days", "720 hours (30 days)".
 function horizonLabel(bars, unit, barSeconds) {
   const seconds = bars * barSeconds;
   const days = seconds / DAY_SECONDS;
@@ -48,7 +48,7 @@ async function getJson(url) {
 
 /** @type {Manifest} */ let manifest = null; // GET /model: the model card of every pair
 
-// The band levels the card's backtest scored, narrowest first (cryptopredict/forecast.py defines them once), read
+// The band levels the card's backtest scored, narrowest first (cryptopredict/core/forecast.py defines them once), read
 // from the card rather than restated here; every one is a `level` the forecast routes accept.
 /** @param {PairCard} card */
 function bandLevels(card) {
