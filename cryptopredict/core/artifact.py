@@ -2,7 +2,7 @@
 
 One artifact holds one model per pair: `<pair>.forecast.json` (what the server looks up), `<pair>.prophet.json`
 (Prophet's own JSON), `<pair>.band.json` (the damping and the calibrated band) and `<pair>.record.json` (its track
-record, cryptopredict/core/track.py), with each pair's model card under `pairs` in the manifest. The server reads the
+record, cryptopredict/core/track/), with each pair's model card under `pairs` in the manifest. The server reads the
 forecast and the record; the next training run re-anchors the stored Prophet model and band on the bars that closed
 since, and scores the stored forecast against them (see training/pipeline.py and training/scoring.py).
 Both sides use this module, so it needs only the standard library.
@@ -52,7 +52,7 @@ class PairFiles:
     forecast: str  # the materialised forecast the server looks up
     prophet: str  # the fitted Prophet model, in Prophet's own JSON
     band: str  # the damping and the band's log-error quantiles per horizon
-    record: str  # the track record: the served forecasts scored against what happened (cryptopredict/core/track.py)
+    record: str  # the track record: the served forecasts scored against what happened (cryptopredict/core/track/)
 
     def model(self) -> tuple[str, str, str]:
         """The files that make the model: a training run needs all three to re-anchor it."""

@@ -28,7 +28,7 @@ class Timeframe:
     origin_every: int  # in bars: a forecast origin at every bar whose close falls on a multiple of this
     range_before_bars: int  # GET .../forecast's default range: this many bars before the last bar ...
     range_after_bars: int  # ... to this many after it
-    # The track record's horizon buckets (see cryptopredict/core/track.py): (label, first, last) in bars ahead of the
+    # The track record's horizon buckets (see cryptopredict/core/track/): (label, first, last) in bars ahead of the
     # served forecast's anchor, inclusive; defined here once for the record, the API, /metrics and the summaries.
     track_buckets: tuple[tuple[str, int, int], ...] = ()
     # No drift verdict on fewer live points in the window: neighbouring bars share their errors, so a day of hourly

@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptopredict.core.forecast import LEVELS
 from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
+from cryptopredict.core.tables import render_fixed_width, render_markdown
 from cryptopredict.core.timeframe import TIMEFRAMES
 
 # The model's band coverage at every level (the nominal in the header), then the default band's naive coverage,
@@ -60,15 +61,9 @@ def _points(share: float | None) -> str:
 
 def format_table(table: Sequence[dict[str, Any]]) -> str:
     """The backtest as a fixed-width table for a terminal or a job summary."""
-    rows = [list(COLUMNS), *(_row_cells(r) for r in table)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return render_fixed_width(COLUMNS, [_row_cells(r) for r in table])
 
 
 def format_markdown(table: Sequence[dict[str, Any]]) -> str:
     """The same table in Markdown (for GitHub's job summary)."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in table]
-    return "\n".join(lines)
+    return render_markdown(COLUMNS, [_row_cells(r) for r in table])
