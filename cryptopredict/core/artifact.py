@@ -69,11 +69,11 @@ def pair_files(symbol: str) -> PairFiles:
 
 @dataclass(frozen=True)
 class PairModel:
-    """One pair's model as the server uses it: its card and its materialised forecast."""
+    """One pair's model as the server uses it: its card, its materialised forecast and its track record."""
 
     card: dict[str, Any]
     forecast: ForecastTable
-    record: TrackRecord | None = None  # its track record (every pair of this format has one)
+    record: TrackRecord  # its track record: every pair of the format a server reads has one
 
     @property
     def symbol(self) -> str:
@@ -226,8 +226,27 @@ def _read_record(model_dir: Path, contents: Mapping[str, bytes], symbol: str) ->
     return record
 
 
+def _read_pair(model_dir: Path, contents: Mapping[str, bytes], symbol: str, card: dict[str, Any]) -> PairModel:
+    """A pair's forecast and track record, checked against its pair; ArtifactError naming the file."""
+    forecast_name = pair_files(symbol).forecast
+    if forecast_name not in contents:
+        raise ArtifactError(f"{Path(model_dir) / MANIFEST_FILE} lists no {forecast_name} for {symbol}")
+    try:
+        table = ForecastTable.from_json(contents[forecast_name])
+        if table.symbol != symbol:
+            raise ValueError(f"it holds {table.symbol}, not {symbol}")
+        pair = PairModel(card=card, forecast=table, record=_read_record(model_dir, contents, symbol))
+        pair.timeframe  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ArtifactError(f"model file {Path(model_dir) / forecast_name} is malformed: {exc}") from None
+    return pair
+
+
 def load_artifact(model_dir: Path) -> Artifact:
-    """Load what the server needs, refusing anything that fails its checksum."""
+    """Load what the server needs, refusing anything that fails its checksum or the manifest's definition.
+
+    check_manifest proves the cards (and so every date and version the server reads from them); the forecast and
+    record files are checked as they are read."""
     manifest, contents = read_verified_files(model_dir)
     manifest_path = Path(model_dir) / MANIFEST_FILE
     if manifest.get("format") != FORMAT:
@@ -236,28 +255,8 @@ def load_artifact(model_dir: Path) -> Artifact:
         )
     if problems := check_manifest(manifest):
         raise ArtifactError(f"{manifest_path} does not match the manifest's definition: {'; '.join(problems[:5])}")
-    cards = manifest.get("pairs")
-    if not isinstance(cards, dict) or not cards:
+    cards = manifest[Manifest.pairs]
+    if not cards:
         raise ArtifactError(f"{manifest_path} lists no pairs")
-    pairs: dict[str, PairModel] = {}
-    for symbol, card in sorted(cards.items()):
-        forecast_name = pair_files(symbol).forecast
-        if forecast_name not in contents:
-            raise ArtifactError(f"{manifest_path} lists no {forecast_name} for {symbol}")
-        try:
-            table = ForecastTable.from_json(contents[forecast_name])
-            if table.symbol != symbol:
-                raise ValueError(f"it holds {table.symbol}, not {symbol}")
-            pair = PairModel(card=card, forecast=table, record=_read_record(model_dir, contents, symbol))
-            pair.trained_at  # noqa: B018 - checked now, so /ready and /metrics cannot fail on it later
-            pair.timeframe  # noqa: B018
-            pair.source_kind  # noqa: B018
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ArtifactError(f"model file {Path(model_dir) / forecast_name} is malformed: {exc}") from None
-        pairs[symbol] = pair
-    try:
-        parse_utc(manifest["published_at"])
-        str(manifest["model_version"])
-    except (KeyError, ValueError, TypeError):
-        raise ArtifactError(f"{manifest_path} has no valid model_version and published_at") from None
+    pairs = {symbol: _read_pair(model_dir, contents, symbol, card) for symbol, card in sorted(cards.items())}
     return Artifact(manifest=manifest, pairs=pairs)

@@ -196,7 +196,6 @@ def test_a_model_version_seen_twice_scores_only_bars_after_the_records_newest(
     assert "scored 6 bars 2025-03-01T18:00:00Z to 2025-03-01T23:00:00Z (7-12 hours ahead)" in note
     assert "(bars to 2025-03-01T17:00:00Z were scored already)" in note
     record = load_artifact(model_dir).pairs[BTC].record
-    assert record is not None
     assert record.date[:12] == TrackRecord.from_json(later[name]).date and len(record) == 18
     version = manifest["pairs"][BTC]["model_version"]
     assert [r.model_version for r in record.runs].count(version) == 1
@@ -213,7 +212,7 @@ def test_a_previous_artifact_failing_its_checksums_starts_a_new_record(hourly_ch
     assert result.outcomes[BTC].status == "updated"
     assert result.track[BTC].startswith("the previous artifact cannot be used (model file ")
     assert "does not match its checksum" in result.track[BTC] and "the record starts empty" in result.track[BTC]
-    assert len(load_artifact(model_dir).pairs[BTC].record or ()) == 0
+    assert len(load_artifact(model_dir).pairs[BTC].record) == 0
 
 
 def test_a_format_4_artifact_is_reanchored_and_scored_and_its_record_starts(
@@ -231,8 +230,7 @@ def test_a_format_4_artifact_is_reanchored_and_scored_and_its_record_starts(
     assert result.track[BTC].startswith(
         "the previous artifact has no track record (format 4): the record starts empty;"
     )
-    record = load_artifact(old).pairs[BTC].record
-    assert record is not None and len(record) == 6
+    assert len(load_artifact(old).pairs[BTC].record) == 6
 
 
 # --- the file: bounded, compact, precise errors -------------------------------------------------------------------
@@ -408,7 +406,7 @@ def test_a_healthy_artifact_passes_the_monitor(hourly_chain: Chain, tmp_path: Pa
     assert client_of(model_dir).get("/pairs").get_json()["pairs"][0]["degraded"] is False
     # The chain's own record is judged by the same rules, whatever they find; an unreadable artifact is exit 2.
     chain = monitor(hourly_chain.model_dir)
-    assert chain.returncode == (1 if load_artifact(hourly_chain.model_dir).pairs[BTC].record.degraded else 0)  # type: ignore[union-attr]
+    assert chain.returncode == (1 if load_artifact(hourly_chain.model_dir).pairs[BTC].record.degraded else 0)
     assert monitor(tmp_path / "nowhere").returncode == 2
 
 
@@ -447,7 +445,6 @@ def test_the_route_is_documented_and_refuses_bad_input(hourly_chain: Chain) -> N
     assert client.get("/pairs/btc%2Fusd/track-record?before=2020-01-01").get_json()["points"] == []
     pairs = client.get("/pairs").get_json()["pairs"]
     record = load_artifact(hourly_chain.model_dir).pairs[BTC].record
-    assert record is not None
     assert pairs[0]["track_record"] == "/pairs/BTC-USD/track-record" and pairs[0]["degraded"] is record.degraded
 
 
@@ -484,7 +481,6 @@ def test_the_report_shows_the_record(hourly_chain: Chain) -> None:
     text = report.read_text()
     assert "BTC/USD: track record (served forecasts scored against actual closes)" in text
     record = load_artifact(hourly_chain.model_dir).pairs[BTC].record
-    assert record is not None
     assert "served forecast" in text and html.escape(verdict_line(record.summary)) in text
     assert html.escape(format_summary(record.summary)) in text
 
