@@ -171,11 +171,34 @@ def fetch_alpaca_bars(
     """Every completed bar from `start` up to `now`, through the official SDK (it follows page tokens).
 
     No bars at all is an error unless `allow_empty` (one batch of a longer fetch may fall in a gap)."""
-    from alpaca.common.enums import BaseURL
-    from alpaca.common.exceptions import APIError
-    from alpaca.data.historical import CryptoHistoricalDataClient
     from alpaca.data.requests import CryptoBarsRequest
-    from requests import JSONDecodeError, RequestException, Timeout
+
+    request = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=timeframe.alpaca(), start=start, end=now)
+    bars = _request_bars(_alpaca_client(options), request, symbol, options)
+    if not bars and allow_empty:
+        return pd.DataFrame(
+            {"ds": pd.Series(dtype="datetime64[ns]"), **{c: pd.Series(dtype=float) for c in BAR_COLUMNS}}
+        )
+    if not bars:
+        raise BarsError(
+            f"Alpaca returned no {timeframe} bars for {symbol} from {start:%Y-%m-%d} to {now:%Y-%m-%d %H:%M}Z"
+        )
+    frame = pd.DataFrame(
+        {
+            "ds": to_naive_utc_series(pd.Series([b.timestamp for b in bars])),
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [b.volume for b in bars],
+        }
+    )
+    return drop_incomplete(frame, timeframe, now)
+
+
+def _alpaca_client(options: AlpacaOptions) -> Any:
+    """The SDK's crypto data client, retrying passing faults, with a timeout on every request."""
+    from alpaca.data.historical import CryptoHistoricalDataClient
     from requests.adapters import HTTPAdapter
 
     class TimeoutAdapter(HTTPAdapter):
@@ -196,7 +219,15 @@ def fetch_alpaca_bars(
     client._retry_codes = ALPACA_RETRY_CODES
     for scheme in ("https://", "http://"):
         client._session.mount(scheme, TimeoutAdapter())
-    request = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=timeframe.alpaca(), start=start, end=now)
+    return client
+
+
+def _request_bars(client: Any, request: Any, symbol: str, options: AlpacaOptions) -> list[Any]:
+    """The symbol's bars the SDK fetched, every page of them; any failure is a BarsError of one line."""
+    from alpaca.common.enums import BaseURL
+    from alpaca.common.exceptions import APIError
+    from requests import JSONDecodeError, RequestException, Timeout
+
     try:
         barset = client.get_crypto_bars(request)
     except APIError as exc:
@@ -214,26 +245,7 @@ def fetch_alpaca_bars(
     except (RequestException, ValueError) as exc:
         cause = network_cause(exc, options.url_override or BaseURL.DATA.value, options.timeout_seconds)
         raise BarsError(f"Alpaca bars request for {symbol} failed: {cause or _one_line(str(exc))}") from None
-    bars = barset.data.get(symbol, [])
-    if not bars and allow_empty:
-        return pd.DataFrame(
-            {"ds": pd.Series(dtype="datetime64[ns]"), **{c: pd.Series(dtype=float) for c in BAR_COLUMNS}}
-        )
-    if not bars:
-        raise BarsError(
-            f"Alpaca returned no {timeframe} bars for {symbol} from {start:%Y-%m-%d} to {now:%Y-%m-%d %H:%M}Z"
-        )
-    frame = pd.DataFrame(
-        {
-            "ds": to_naive_utc_series(pd.Series([b.timestamp for b in bars])),
-            "open": [b.open for b in bars],
-            "high": [b.high for b in bars],
-            "low": [b.low for b in bars],
-            "close": [b.close for b in bars],
-            "volume": [b.volume for b in bars],
-        }
-    )
-    return drop_incomplete(frame, timeframe, now)
+    return barset.data.get(symbol, [])
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:

@@ -79,50 +79,54 @@ def score_pair(
 
     `absent` says why there is no stored model when `stored_files` is None; `timeframe_name` is the served model's
     bar length, for a record started without a table of this run."""
-    names = pair_files(symbol)
     record, why = (None, absent) if stored_files is None else _carried(stored_files, symbol)
     if actuals is None:  # the stored forecast stays served: its bars are scored by a later run
         if stored_files is not None and record is not None:
-            return Scored(stored_files[names.record], f"nothing scored (no new forecast this run); {_figures(record)}")
+            note = f"nothing scored (no new forecast this run); {_figures(record)}"
+            return Scored(stored_files[pair_files(symbol).record], note)
         return Scored(
             empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules).to_json(),
             f"{why}: the record starts empty; nothing scored (no new forecast this run)",
         )
-    lead = ""
-    if record is None:
-        lead = f"{why}: the record starts empty; "
-        record = empty_record(symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules)
-    elif record.timeframe != actuals.timeframe:
-        lead = (
-            f"the record of {len(record) + record.archive.points} {record.timeframe} points is closed: this run's bars "
-            f"are {actuals.timeframe}; a new record starts; "
-        )
-        record = empty_record(symbol, actuals.timeframe, coverage_of(DEFAULT_LEVEL), rules)
-    record = replace(record, rules=rules)
+    record, lead = _record_to_extend(symbol, record, why, actuals.timeframe, rules)
     if stored_files is None or served_version is None:
         return Scored(record.to_json(), lead + "nothing to score (no served forecast)")
     try:
-        served = ForecastTable.from_json(stored_files[names.forecast])
+        served = ForecastTable.from_json(stored_files[pair_files(symbol).forecast])
     except (ValueError, KeyError) as exc:
         return Scored(record.to_json(), lead + f"the served forecast cannot be read ({exc}): nothing scored")
     if served.timeframe != actuals.timeframe:
         return Scored(record.to_json(), lead + f"the served model was for {served.timeframe} bars: nothing scored")
+    return _score_served(record, lead, served, served_version, actuals)
+
+
+def _record_to_extend(
+    symbol: str, record: TrackRecord | None, why: str | None, timeframe_name: str, rules: DriftRules
+) -> tuple[TrackRecord, str]:
+    """The record this run's bars extend, under this run's drift rules, and the note's lead when it starts anew:
+    there is none to carry (`why`), or the stored one is of another bar length."""
+    lead = ""
+    if record is None:
+        lead = f"{why}: the record starts empty; "
+        record = empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules)
+    elif record.timeframe != timeframe_name:
+        lead = (
+            f"the record of {len(record) + record.archive.points} {record.timeframe} points is closed: this run's bars "
+            f"are {timeframe_name}; a new record starts; "
+        )
+        record = empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules)
+    return replace(record, rules=rules), lead
+
+
+def _score_served(
+    record: TrackRecord, lead: str, served: ForecastTable, served_version: str, actuals: ForecastTable
+) -> Scored:
+    """`record` extended with the served forecast at every bar of `actuals` that closed after both the served
+    model's newest bar and the record's newest scored bar."""
     newest = record.newest
     after = served.last_bar if newest is None else max(served.last_bar, newest)
     again = "" if after == served.last_bar else f" (bars to {format_utc(after)} were scored already)"
-    rows = []
-    late = 0
-    first_row = max(0, (after - actuals.start) // actuals.step + 1)  # the first bar after `after`
-    for row in range(first_row, actuals.last_row + 1):
-        close = actuals.actual[row]
-        moment = actuals.time_of(row)
-        if close is None:
-            continue  # a gap in the bars: nothing closed there
-        if moment > served.end:
-            late += 1  # past the served model's range: the API answered a 422 there
-            continue
-        point = served.lookup(moment)  # what GET /predict/{pair}?date=<bar> answered, without level
-        rows.append((moment, point.prediction, point.low, point.high, close))
+    rows, late = _served_rows(served, actuals, after)
     lost = ""
     if actuals.start > after + actuals.step:
         lost = f"; bars before {format_utc(actuals.start)} are older than this run's table and were not scored"
@@ -141,3 +145,24 @@ def score_pair(
         f"({min(horizons)}-{max(horizons)} {timeframe.unit}s ahead) served by {served_version}{again}{skipped}{lost}; "
         + _figures(record),
     )
+
+
+def _served_rows(
+    served: ForecastTable, actuals: ForecastTable, after: int
+) -> tuple[list[tuple[int, float, float, float, float]], int]:
+    """What the API answered, without level, at each bar of `actuals` that closed after `after`, with its close;
+    and how many such bars lie past the served forecast's range (where the API answered a 422)."""
+    rows = []
+    late = 0
+    first_row = max(0, (after - actuals.start) // actuals.step + 1)  # the first bar after `after`
+    for row in range(first_row, actuals.last_row + 1):
+        close = actuals.actual[row]
+        moment = actuals.time_of(row)
+        if close is None:
+            continue  # a gap in the bars: nothing closed there
+        if moment > served.end:
+            late += 1  # past the served model's range: the API answered a 422 there
+            continue
+        point = served.lookup(moment)  # what GET /predict/{pair}?date=<bar> answered, without level
+        rows.append((moment, point.prediction, point.low, point.high, close))
+    return rows, late

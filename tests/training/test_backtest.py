@@ -15,6 +15,7 @@ import pytest
 from cryptopredict.core.forecast import LEVELS
 from cryptopredict.core.timeframe import DAY, HOUR
 from cryptopredict.training import backtest as bt
+from cryptopredict.training import backtest_scores
 from cryptopredict.training.backtest import (
     BacktestError,
     BacktestPlan,
@@ -22,10 +23,10 @@ from cryptopredict.training.backtest import (
     ServiceForecaster,
     calibrate_band,
     choose_origins,
-    independent_outcomes,
     run_origins,
     score,
 )
+from cryptopredict.training.backtest_scores import independent_outcomes
 from cryptopredict.training.bars import read_embedded_bars
 from cryptopredict.training.gate import COVERAGE_Z, GateThresholds, coverage_tolerance, find_failures, with_tolerances
 from cryptopredict.training.model import Band, ModelSpec
@@ -56,7 +57,7 @@ def walk(bars: int, sigma: float, seed: int, freq: str = "D") -> pd.DataFrame:
 
 def test_naive_scores_by_hand() -> None:
     paths = [path(0, 100.0, [110.0]), path(1, 200.0, [190.0])]
-    [scores] = [bt._score(paths, None, 1, calibration_size=365)]
+    [scores] = [backtest_scores._score(paths, None, 1, calibration_size=365)]
     assert scores["mape"] == pytest.approx((0.10 / 1.10 + 0.10 / 1.90) / 2)  # |100-110|/110, |200-190|/190
     assert scores["mae"] == pytest.approx(10.0)
     assert scores["origins"] == 2
@@ -66,8 +67,8 @@ def test_naive_scores_by_hand() -> None:
 def test_model_forecast_applies_the_damped_drift() -> None:
     # Prophet expects +log(1.21) over one bar; damped by half that is exactly +10 %: 100 -> 110, a perfect hit.
     paths = [path(0, 100.0, [110.0], drift=[math.log(1.21)])]
-    assert bt._score(paths, 0.5, 1, calibration_size=365)["mape"] == pytest.approx(0.0, abs=1e-12)
-    assert bt._score(paths, 1.0, 1, calibration_size=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
+    assert backtest_scores._score(paths, 0.5, 1, calibration_size=365)["mape"] == pytest.approx(0.0, abs=1e-12)
+    assert backtest_scores._score(paths, 1.0, 1, calibration_size=365)["mape"] == pytest.approx(0.1)  # 121 vs 110
 
 
 def test_no_origin_sees_a_bar_after_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,8 @@ from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import read_csv_bars
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.model import Band
-from cryptopredict.training.pipeline import PairEntry, read_previous, train
+from cryptopredict.training.pipeline import train
+from cryptopredict.training.stored import PairEntry, read_previous
 from tests.conftest import HOURLY_BTC_USD, SMALL_HOURLY_UNTIL, small_hourly_settings
 
 BTC = "BTC/USD"

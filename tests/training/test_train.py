@@ -21,7 +21,8 @@ from cryptopredict.serving.app import create_app
 from cryptopredict.training import cli as train
 from cryptopredict.training.backtest import BacktestPlan, fit_plan
 from cryptopredict.training.bars import read_csv_bars
-from cryptopredict.training.pipeline import ONE_PAIR_PER_FILE, RETIRED
+from cryptopredict.training.outcomes import RETIRED
+from cryptopredict.training.sources import ONE_PAIR_PER_FILE
 from tests.conftest import HOURLY_BTC_USD, ROOT, SMALL_HOURLY_START, SMALL_PLAN, SMALL_START
 from tests.fakes.alpaca import PAGE, Answer, FakeAlpaca, Hang, Truncated, bars_from_csv, make_daily_bars
 

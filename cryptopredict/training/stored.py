@@ -1,0 +1,89 @@
+"""The previous artifact: each pair's card and files as stored, and whether a stored model can be re-anchored or
+is due for a refit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
+from cryptopredict.core.dates import naive_utc, parse_utc
+from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, Manifest, PairCard
+from cryptopredict.training.model import Band
+from cryptopredict.training.settings import TrainSettings
+
+
+@dataclass(frozen=True)
+class PairEntry:
+    """A pair as an artifact holds it: its card and its three files."""
+
+    card: dict[str, Any]
+    files: dict[str, bytes]
+
+    def bar(self, name: str) -> dt.datetime:
+        """A bar start the card records (`last_bar`, `fit_last_bar`), naive UTC like the bars' `ds`."""
+        return naive_utc(parse_utc(self.card[name]))
+
+    def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
+        """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
+        timeframe, interval = self.card[PairCard.timeframe], self.card[PairCard.interval]
+        if timeframe != settings.bar_timeframe.name or interval != settings.interval:
+            return f"the stored model is for {timeframe} bars and a {interval} band"
+        try:  # a band file of another format (one written before the band levels) cannot re-anchor every level
+            Band.from_json(self.files[pair_files(self.card[PairCard.symbol]).band])
+        except ValueError as exc:
+            return f"the stored band cannot be re-anchored: {exc}"
+        if self.bar(PairCard.fit_last_bar) > bars["ds"].iloc[-1]:
+            return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
+        return None
+
+    def has_newer_bars(self, bars: pd.DataFrame) -> bool:
+        """Whether `bars` reach past the bar the stored forecast is anchored at."""
+        return bool(bars["ds"].iloc[-1] > self.bar(PairCard.last_bar))
+
+    def refit_due(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
+        """Why this pair must be refitted rather than re-anchored, or None.
+
+        A fit is as old as the data it has not seen: the time from the last bar it saw to the newest bar (so a
+        simulated run with --until ages it exactly as a live one would)."""
+        unseen = bars["ds"].iloc[-1] - self.bar(PairCard.fit_last_bar)
+        hours = unseen.total_seconds() / 3600
+        if hours >= settings.refit_after_hours:
+            return f"the stored fit has not seen {hours:g} h of bars (refit after {settings.refit_after_hours:g} h)"
+        return self.cannot_reanchor(settings, bars)
+
+
+def read_previous(model_dir: Path) -> dict[str, PairEntry]:
+    """The previous artifact's pairs with all their files, if there is a valid artifact of this format (or of one of
+    the PREVIOUS_FORMATS, whose pairs lack only the track record).
+
+    A pair whose card does not match the definition is left out: it is refitted, as if it had no stored model."""
+    try:
+        manifest, contents = read_verified_files(model_dir)
+    except ArtifactError:
+        return {}
+    readable = (FORMAT, *PREVIOUS_FORMATS)
+    if manifest.get(Manifest.format) not in readable or not isinstance(manifest.get(Manifest.pairs), dict):
+        return {}
+    stored = {}
+    for symbol, card in manifest[Manifest.pairs].items():
+        names = pair_files(symbol)
+        if all(name in contents for name in names.model()) and not PairCard.check(card):
+            present = [name for name in names.all() if name in contents]  # the record is absent in format 4
+            stored[symbol] = PairEntry(card, {name: contents[name] for name in present})
+    return stored
+
+
+def listed_pairs(model_dir: Path) -> list[str]:
+    """Every pair the published manifest lists, whether or not its model can be carried over: what a run must
+    account for."""
+    try:
+        pairs = json.loads((Path(model_dir) / MANIFEST_FILE).read_text())["pairs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return sorted(pairs) if isinstance(pairs, dict) else []
