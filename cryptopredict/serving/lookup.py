@@ -2,7 +2,7 @@
 
 A pair reaches the API in a path, as the path form (ETH-USD, any case) or the symbol (ETH/USD); `require_known_pair`
 turns it into the pair's model before the view runs, and past that point a pair is its model and its symbol. The
-path form comes back only where an answer spells a pair for a URL (core.artifact.pair_name).
+path form (core.artifact.pair_name) is only written out again: where an answer, a link or a metric names a pair.
 """
 
 from __future__ import annotations

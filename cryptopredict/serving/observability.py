@@ -116,9 +116,10 @@ class Metrics:
             registry=self.registry,
         )
         for symbol, pair in artifact.pairs.items():
-            info.labels(pair_name(symbol), pair.version, pair.card[PairCard.trained_at]).set(1)
-            age.labels(pair_name(symbol)).set_function(pair.age_seconds)
-            data_age.labels(pair_name(symbol)).set_function(pair.data_age_seconds)
+            path_form = pair_name(symbol)
+            info.labels(path_form, pair.version, pair.card[PairCard.trained_at]).set(1)
+            age.labels(path_form).set_function(pair.age_seconds)
+            data_age.labels(path_form).set_function(pair.data_age_seconds)
         Gauge(
             "crypto_predict_artifact_info",
             "The artifact being served (always 1)",
@@ -167,13 +168,13 @@ def add_track_metrics(registry: CollectorRegistry, artifact: Artifact) -> None:
         drift = summary[TrackSummary.drift]
         rows = [(b[BucketFigures.bucket], b[BucketFigures.figures]) for b in summary[TrackSummary.buckets]]
         rows += [("all", summary[TrackSummary.overall]), ("drift window", drift[Drift.figures])]
-        name = pair_name(symbol)
+        path_form = pair_name(symbol)
         for bucket, figures in rows:
-            points.labels(name, bucket).set(figures[Figures.points])
+            points.labels(path_form, bucket).set(figures[Figures.points])
             # No points, no figure: NaN, which Prometheus reads as "no value".
-            ratio.labels(name, bucket).set(_or_nan(figures[Figures.mape_ratio]))
-            coverage.labels(name, bucket).set(_or_nan(figures[Figures.coverage]))
-        degraded.labels(name).set(1 if drift[Drift.degraded] else 0)
+            ratio.labels(path_form, bucket).set(_or_nan(figures[Figures.mape_ratio]))
+            coverage.labels(path_form, bucket).set(_or_nan(figures[Figures.coverage]))
+        degraded.labels(path_form).set(1 if drift[Drift.degraded] else 0)
 
 
 def _or_nan(value: float | None) -> float:
