@@ -10,20 +10,19 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from cryptopredict.core.artifact import Artifact, load_artifact, pair_name
-from cryptopredict.core.dates import format_utc
+from cryptopredict.core.artifact import load_artifact
 from cryptopredict.core.settings import (
     DEFAULT_MAX_DATA_AGE_SECONDS,
     DEFAULT_MAX_MODEL_AGE_SECONDS,
     DEFAULT_MODEL_DIR,
-    LIVE_TRAINING_COMMAND,
     read_app_config,
 )
-from cryptopredict.serving import docs, page, pairs, predictions, status, track_record
-from cryptopredict.serving.http import JsonApi
+from cryptopredict.serving.http import JsonApi, add_security_headers
 from cryptopredict.serving.limits import install_limits
+from cryptopredict.serving.lookup import install_pair_converter
+from cryptopredict.serving.messages import describe_service
 from cryptopredict.serving.observability import REQUEST_ID_HEADER, install_observability
-from cryptopredict.serving.predictions import HISTORICAL_SOURCES
+from cryptopredict.serving.routes import bitcoin, docs, metrics, page, pairs, status, track_record
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_DIR": str(DEFAULT_MODEL_DIR),
@@ -45,30 +44,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def describe_service(artifact: Artifact) -> str:
-    """The OpenAPI description: where each pair's data comes from, and whether it is retrained or ends somewhere."""
-    live: list[str] = []
-    historical: dict[tuple[str, int, int], list[str]] = {}  # pairs trained together share source and dates
-    for pair in artifact.pairs.values():
-        name = pair_name(pair.symbol)
-        if pair.live:
-            live.append(name)
-        else:
-            historical.setdefault((pair.source_kind, pair.forecast.last_bar, pair.forecast.end), []).append(name)
-    parts = [f"{', '.join(live)}: retrained every six hours on live Alpaca bars"] if live else []
-    for (kind, last_bar, end), names in historical.items():
-        source = HISTORICAL_SOURCES.get(kind, f"{kind} data")
-        parts.append(
-            f"{', '.join(names)}: trained on historical data ({source}) ending {format_utc(last_bar)[:10]}; "
-            f"not retrained, so dates after {format_utc(end)} are refused (train on live data for current dates: "
-            f"{LIVE_TRAINING_COMMAND})"
-        )
-    return "Price predictions with a calibrated band. " + ". ".join(parts) + "."
-
-
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `test_config`. Loads and verifies the model."""
-    app = Flask(__name__, static_folder=None)  # page.py serves the few static files explicitly
+    app = Flask(__name__, static_folder=None)  # routes/page.py serves the few static files explicitly
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(read_app_config(os.environ))
     if test_config:
@@ -81,16 +59,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["API_SPEC_OPTIONS"] = spec_options
 
     install_observability(app, artifact)
+    app.register_blueprint(metrics.bp)
     install_limits(app)
     api = JsonApi(app)
-    pairs.install_pair_converter(app, api, artifact)
-    api.register_blueprint(predictions.blp)
-    api.register_blueprint(pairs.blp)
-    api.register_blueprint(track_record.blp)
-    api.register_blueprint(status.blp)
+    install_pair_converter(app, api, artifact)
+    # The OpenAPI document lists the API's blueprints, and their schemas, in this order.
+    for blueprint in (bitcoin.blp, pairs.blp, track_record.blp, status.blp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.register_blueprint(page.bp)
-    app.after_request(page.add_security_headers)
+    app.after_request(add_security_headers)
     origins = app.config["CORS_ORIGINS"]
     # A public, credential-free API answers `*` rather than echoing each origin, which caches better.
     CORS(

@@ -10,46 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
-
-from cryptopredict.core.artifact import PairModel
+from cryptopredict.core.artifact import Artifact, PairModel
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.manifest import PairCard, Source
-from cryptopredict.serving.records import field_of
-
-LIVE_NOTE = "live data: /ready answers 503 once its newest bar closed longer ago than MAX_DATA_AGE_SECONDS"
-HISTORICAL_NOTE = "historical data: not kept current"
-
-
-class Freshness(ma.Schema):
-    """Where a pair's bars came from and how old its data and its model are."""
-
-    class Meta:
-        description = "Where a pair's bars came from and how old its data and its model are"
-
-    source = field_of(Source.fields["kind"])  # the card's source.kind
-    live = ma.fields.Boolean(
-        required=True,
-        metadata={"description": "Trained on live data (alpaca), which /ready expects to be current"},
-    )
-    last_bar = field_of(PairCard.fields["last_bar"])
-    newest_close = ma.fields.String(
-        required=True,
-        metadata={"format": "date-time", "description": "When the newest bar closed: the newest price the model knows"},
-    )
-    data_age_seconds = ma.fields.Integer(
-        required=True, metadata={"description": "Now minus newest_close, in seconds: how old the newest price is"}
-    )
-    model_age_seconds = ma.fields.Integer(
-        required=True, metadata={"description": "Seconds since this pair's forecast was made (its trained_at)"}
-    )
-    note = ma.fields.String(
-        required=True,
-        metadata={
-            "enum": [LIVE_NOTE, HISTORICAL_NOTE],
-            "description": "For embedded or csv data, that it is historical and not kept current",
-        },
-    )
+from cryptopredict.serving.messages import HISTORICAL_NOTE, LIVE_NOTE
 
 
 def freshness(pair: PairModel) -> dict[str, Any]:
@@ -63,3 +26,29 @@ def freshness(pair: PairModel) -> dict[str, Any]:
         "model_age_seconds": int(pair.age_seconds()),
         "note": LIVE_NOTE if pair.live else HISTORICAL_NOTE,
     }
+
+
+def stale_reasons(artifact: Artifact, max_model_age: int, max_data_age: int) -> list[str]:
+    """Why the artifact is not ready, one sentence per kind of staleness; empty when it is."""
+    reasons = []
+    old_models = [
+        f"{symbol} ({pair.version}, trained {age / 3600:.1f} h ago)"
+        for symbol, pair in artifact.pairs.items()
+        if (age := pair.age_seconds()) > max_model_age
+    ]
+    if old_models:
+        reasons.append(
+            f"models older than the {max_model_age / 3600:g} h allowed (MAX_MODEL_AGE_SECONDS): "
+            f"{', '.join(old_models)}; retraining has stalled"
+        )
+    old_data = [
+        f"{symbol}: newest bar closed {age / 3600:.1f} h ago"
+        for symbol, pair in artifact.pairs.items()
+        if pair.live and (age := pair.data_age_seconds()) > max_data_age
+    ]
+    if old_data:
+        reasons.append(
+            f"live data older than the {max_data_age / 3600:g} h allowed (MAX_DATA_AGE_SECONDS): "
+            f"{', '.join(old_data)}; no newer bars have reached the model"
+        )
+    return reasons

@@ -1,9 +1,11 @@
-"""What the operator sees: a request id on every answer, one JSON access-log line per request, Prometheus metrics."""
+"""What the operator sees: a request id on every answer, one JSON access-log line per request, Prometheus metrics
+(GET /metrics, routes/metrics.py, serves them)."""
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -11,20 +13,12 @@ import threading
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 from cryptopredict.core.artifact import Artifact, pair_name
 from cryptopredict.core.manifest import Manifest, PairCard
-from cryptopredict.serving.track_record import add_track_metrics
+from cryptopredict.core.track import BucketFigures, Drift, Figures, TrackSummary
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the platform's proxy is kept so logs can be joined across hops; anything odd is replaced.
@@ -33,8 +27,6 @@ _LOGGED_TARGET_CHARS = 512
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 UNMATCHED_ROUTE = "unmatched"  # scanners' paths would make one series each
 _RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")  # <pair:pair>, <int(min=1):n> or <name>
-
-bp = Blueprint("metrics", __name__)
 
 
 class AccessLog:
@@ -64,12 +56,12 @@ class AccessLog:
             else:
                 self._dropped += 1
 
-    def start_batching(self, interval_seconds: float = 0.25) -> None:
-        """Collect lines and write them from a background thread every `interval_seconds`."""
+    def start_batching(self, period_seconds: float = 0.25) -> None:
+        """Collect lines and write them from a background thread every `period_seconds`."""
 
         def flush_forever() -> None:
             while True:
-                time.sleep(interval_seconds)
+                time.sleep(period_seconds)
                 self.flush()
 
         self._batching = True
@@ -124,9 +116,10 @@ class Metrics:
             registry=self.registry,
         )
         for symbol, pair in artifact.pairs.items():
-            info.labels(pair_name(symbol), pair.version, pair.card[PairCard.trained_at]).set(1)
-            age.labels(pair_name(symbol)).set_function(pair.age_seconds)
-            data_age.labels(pair_name(symbol)).set_function(pair.data_age_seconds)
+            path_form = pair_name(symbol)
+            info.labels(path_form, pair.version, pair.card[PairCard.trained_at]).set(1)
+            age.labels(path_form).set_function(pair.age_seconds)
+            data_age.labels(path_form).set_function(pair.data_age_seconds)
         Gauge(
             "crypto_predict_artifact_info",
             "The artifact being served (always 1)",
@@ -144,6 +137,48 @@ class Metrics:
             series = self._series[key] = (self.requests.labels(route, method, code), self.latency.labels(route, code))
         series[0].inc()
         series[1].observe(seconds)
+
+
+def add_track_metrics(registry: CollectorRegistry, artifact: Artifact) -> None:
+    """The live record per pair and bucket (and `all`) as gauges, and whether each pair is degraded."""
+    labels = ["pair", "bucket"]
+    ratio = Gauge(
+        "crypto_predict_live_mape_ratio",
+        "Served forecasts' MAPE over the naive forecast's on the same bars, from the track record",
+        labels,
+        registry=registry,
+    )
+    coverage = Gauge(
+        "crypto_predict_live_coverage",
+        "Share of actual closes inside the served band (nominally 80 %), from the track record",
+        labels,
+        registry=registry,
+    )
+    points = Gauge("crypto_predict_live_points", "Points in the track record", labels, registry=registry)
+    degraded = Gauge(
+        "crypto_predict_degraded",
+        "1 when the pair's live record breaks a drift rule over its newest points (see /pairs/{pair}/track-record)",
+        ["pair"],
+        registry=registry,
+    )
+    for symbol, pair in artifact.pairs.items():
+        if pair.record is None:
+            continue
+        summary = pair.record.summary
+        drift = summary[TrackSummary.drift]
+        rows = [(b[BucketFigures.bucket], b[BucketFigures.figures]) for b in summary[TrackSummary.buckets]]
+        rows += [("all", summary[TrackSummary.overall]), ("drift window", drift[Drift.figures])]
+        path_form = pair_name(symbol)
+        for bucket, figures in rows:
+            points.labels(path_form, bucket).set(figures[Figures.points])
+            # No points, no figure: NaN, which Prometheus reads as "no value".
+            ratio.labels(path_form, bucket).set(_or_nan(figures[Figures.mape_ratio]))
+            coverage.labels(path_form, bucket).set(_or_nan(figures[Figures.coverage]))
+        degraded.labels(path_form).set(1 if drift[Drift.degraded] else 0)
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 @functools.cache  # one per rule: the app has a handful
@@ -206,10 +241,3 @@ def install_observability(app: Flask, artifact: Artifact) -> None:
     app.after_request(finish_request)
     app.extensions["access_log"] = AccessLog() if app.config["ACCESS_LOG"] else None
     app.extensions["access_log_skip"] = frozenset(app.config["ACCESS_LOG_SKIP"])
-    app.register_blueprint(bp)
-
-
-@bp.get("/metrics")
-def get_metrics() -> Response:
-    """Prometheus text format (not in the OpenAPI document: it is for scrapers, not API clients)."""
-    return Response(generate_latest(current_app.extensions["metrics"].registry), content_type=CONTENT_TYPE_LATEST)

@@ -30,7 +30,7 @@ from cryptopredict.core.manifest import (
     Source,
     check_manifest,
 )
-from cryptopredict.serving.status import SERVED_PAIRS
+from cryptopredict.serving.schemas import SERVED_PAIRS
 from cryptopredict.training.pipeline import train
 from tests.conftest import SMALL_HOURLY_UNTIL, small_hourly_settings
 

@@ -21,7 +21,8 @@ from cryptopredict.core.manifest import FORMAT
 from cryptopredict.core.timeframe import DAY, HOUR
 from cryptopredict.core.track import KEEP_DAYS, DriftRules, Run, TrackRecord, empty_record, format_summary, verdict_line
 from cryptopredict.serving.app import create_app
-from cryptopredict.serving.track_record import NOTHING_SCORED, TrackRecordPage
+from cryptopredict.serving.messages import NOTHING_SCORED
+from cryptopredict.serving.schemas import TrackRecordPage
 from cryptopredict.training import cli as train_cli
 from cryptopredict.training.pipeline import read_previous, train
 from tests import track_chain

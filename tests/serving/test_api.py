@@ -279,7 +279,7 @@ def test_docs_assets_do_not_expose_other_files(client: FlaskClient) -> None:
 
 
 def test_prediction_bodies_match_the_documented_schema(client: FlaskClient) -> None:
-    from cryptopredict.serving.predictions import Prediction
+    from cryptopredict.serving.schemas import Prediction
 
     for date in ("2024-12-01", "2024-06-01T13:45:00Z", "2025-01-02"):
         body = client.get(f"/bitcoin?date={date}").get_json()
@@ -387,10 +387,10 @@ def test_a_range_over_the_cap_is_refused_with_an_end_that_fits(
     first: str,
     suggested: str,
 ) -> None:
-    from cryptopredict.serving import predictions
+    from cryptopredict.serving import lookup
 
-    assert predictions.MAX_POINTS == 1_000
-    monkeypatch.setattr(predictions, "MAX_POINTS", cap)
+    assert lookup.MAX_POINTS == 1_000
+    monkeypatch.setattr(lookup, "MAX_POINTS", cap)
     client = request.getfixturevalue(fixture)
     response = client.get(f"{route}?{query}")
     assert response.status_code == 422

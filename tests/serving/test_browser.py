@@ -15,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from cryptopredict.core.forecast import LEVELS
 from cryptopredict.core.settings import LIVE_TRAINING_COMMAND
-from cryptopredict.serving.track_record import NOTHING_SCORED
+from cryptopredict.serving.messages import NOTHING_SCORED
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from tests import track_chain
 from tests.servers import ROOT, get, running_api

@@ -14,9 +14,8 @@ from cryptopredict.core.artifact import load_artifact, pair_files, read_verified
 from cryptopredict.core.dates import format_utc
 from cryptopredict.core.settings import DEFAULT_MAX_DATA_AGE_SECONDS, read_app_config
 from cryptopredict.serving.app import DEFAULTS, create_app
-from cryptopredict.serving.freshness import HISTORICAL_NOTE, LIVE_NOTE
-from cryptopredict.serving.pairs import PairList
-from cryptopredict.serving.status import READINESS_RULE, Readiness
+from cryptopredict.serving.messages import HISTORICAL_NOTE, LIVE_NOTE
+from cryptopredict.serving.schemas import READINESS_RULE, PairList, Readiness
 from tests.serving.test_observability import samples
 
 HOUR = 3600

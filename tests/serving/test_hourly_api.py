@@ -19,8 +19,7 @@ from cryptopredict.core.dates import format_utc
 from cryptopredict.core.files import open_text
 from cryptopredict.core.settings import LIVE_TRAINING_COMMAND
 from cryptopredict.serving.app import create_app
-from cryptopredict.serving.pairs import PairList
-from cryptopredict.serving.predictions import ForecastRange, default_bound
+from cryptopredict.serving.schemas import ForecastRange, PairList, default_bound
 from cryptopredict.training.report import render_report
 from tests.conftest import HOURLY_BTC_USD
 from tests.servers import ROOT

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from cryptopredict.core.artifact import load_artifact
 from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, ForecastTable, coverage_of
 from cryptopredict.serving.app import create_app
-from cryptopredict.serving.predictions import ForecastRange, Prediction
+from cryptopredict.serving.schemas import ForecastRange, Prediction
 from cryptopredict.training.gate import coverage_tolerance
 from tests.conftest import ROOT
 

@@ -10,9 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.core.settings import LIVE_TRAINING_COMMAND
-from cryptopredict.serving import predictions
+from cryptopredict.serving import messages
 from cryptopredict.serving.app import DEFAULTS, create_app
-from cryptopredict.serving.predictions import span_words
+from cryptopredict.serving.messages import describe_span
 from tests.serving.test_freshness_status import client_at, newest_close, republish
 
 DAY = 86_400
@@ -32,7 +32,7 @@ EMBEDDED_STORY = (
     [(0, "0 hours"), (HOUR, "1 hour"), (5 * HOUR + 59, "5 hours"), (2 * DAY - 1, "47 hours"), (2 * DAY, "2 days")],
 )
 def test_spans_are_hours_up_to_two_days_then_days(seconds: float, words: str) -> None:
-    assert span_words(seconds) == words
+    assert describe_span(seconds) == words
 
 
 @pytest.mark.parametrize(
@@ -137,5 +137,5 @@ def test_every_place_that_tells_how_to_get_current_dates_quotes_the_one_command(
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
     chart = client.get("/assets/chart.js").get_data(as_text=True)
     assert "data.dataset.liveTraining" in chart and "--source alpaca" not in chart  # read, never restated
-    assert not hasattr(predictions, "LIVE_TRAINING")  # no second definition beside the settings' one
+    assert not hasattr(messages, "LIVE_TRAINING")  # no second definition beside the settings' one
     assert LIVE_TRAINING_COMMAND in description(trained_model_dir)

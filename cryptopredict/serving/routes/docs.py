@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from cryptopredict.serving.routes import STATIC
+
 bp = Blueprint("docs", __name__)
-STATIC = Path(__file__).parent / "static"
 VENDOR_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
 PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -5,27 +5,19 @@ from __future__ import annotations
 import gzip
 import html
 from functools import cache
-from pathlib import Path
 from string import Template
 
 from flask import Blueprint, Response, abort, request
 
 from cryptopredict.core.settings import LIVE_TRAINING_COMMAND
+from cryptopredict.serving.routes import STATIC
 
 bp = Blueprint("page", __name__)
-STATIC = Path(__file__).parent / "static"
 ASSETS = {
     "chart.js": "application/javascript",
     "chart.css": "text/css",
 }
 PLOTLY_GZ = "vendor/plotly.min.js.gz"
-# Scripts only from this origin. Plotly writes <style> elements and inline style attributes as it draws, so
-# styles need 'unsafe-inline'; its "download plot as PNG" draws the chart's SVG from a blob: URL into a canvas, so
-# images may come from blob: (URLs only the page itself can mint); nothing else is loosened.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
 
 
 @cache
@@ -71,13 +63,4 @@ def get_asset(name: str) -> Response:
         abort(404)
     response = Response(read_static(name), mimetype=ASSETS[name])
     response.cache_control.max_age = 300
-    return response
-
-
-def add_security_headers(response: Response) -> Response:
-    """On every response: no MIME sniffing, no referrer leaks; on HTML pages, the CSP."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
