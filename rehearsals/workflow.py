@@ -39,7 +39,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +46,9 @@ from pathlib import Path
 from benchmarks.serving import free_port, require_file
 from cryptopredict.core.dates import format_utc
 from cryptopredict.training.bars import HOURLY_BTC_USD
-from rehearsals.release_steps import (
-    BASE_IMAGE,
-    FIRST_RUN,
-    PAIR_SERIES,
-    REPOSITORY,
-    SIX_HOURS,
-    Rehearsal,
-    docker_out,
-    git,
-)
+from rehearsals.release_steps import BASE_IMAGE, PAIR_SERIES, REPOSITORY, Rehearsal, docker_out
+from rehearsals.runs import git
+from rehearsals.workflow_scenarios import rehearse
 from tests.fakes.act import ArtifactSigShim, FakeGitHubApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,6 +228,23 @@ class WorkflowRehearsal(Rehearsal):
         # actions/checkout with fetch-depth 0 sees origin's tags; act copies the workspace, so fetch them first.
         git(self.workspace, "fetch", "--quiet", "--tags", str(self.work / "origin.git"))
         assert self.fake_alpaca and self.shim and self.api
+        command = self.act_command(run, event, now, variables, secrets)
+        run.log = self.work / "logs" / f"{name}-{run.run_id}-{run.attempt}.log"
+        run.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "DOCKER_HOST": self.docker_host, "ACTIONS_RUNTIME_URL": self.shim.url}
+        began = time.monotonic()
+        run.returncode = self.run_act(command, env, run.log)
+        run.seconds = time.monotonic() - began
+        text = run.log.read_text(errors="replace")
+        run.jobs = {job: result for job, result in JOB_END.findall(text)}
+        run.manifest = self.uploaded_manifest(run)
+        return run
+
+    def act_command(
+        self, run: ActRun, event: str, now: dt.datetime, variables: dict[str, str], secrets: dict[str, str]
+    ) -> list[str]:
+        """act's command line for `run`: the loopback stand-ins, the run's ids, its variables and its secrets."""
+        assert self.fake_alpaca and self.api
         env_values = {
             "GITHUB_RUN_ID": run.run_id,
             "GITHUB_RUN_ATTEMPT": str(run.attempt),
@@ -267,15 +276,15 @@ class WorkflowRehearsal(Rehearsal):
         ]  # fmt: skip
         command += [arg for key, value in env_values.items() for arg in ("--env", f"{key}={value}")]
         command += [arg for key, value in variables.items() for arg in ("--var", f"{key}={value}")]
-        run.log = self.work / "logs" / f"{name}-{run.run_id}-{run.attempt}.log"
-        run.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DOCKER_HOST": self.docker_host, "ACTIONS_RUNTIME_URL": self.shim.url}
-        began = time.monotonic()
-        with run.log.open("w") as log:
-            process = subprocess.Popen(command, cwd=self.workspace, env=env, stdout=log, stderr=subprocess.STDOUT,
+        return command
+
+    def run_act(self, command: list[str], env: dict[str, str], log: Path) -> int:
+        """act's exit status, or 124 once it has run `run_timeout` seconds (it is stopped then, with its children)."""
+        with log.open("w") as sink:
+            process = subprocess.Popen(command, cwd=self.workspace, env=env, stdout=sink, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
             try:
-                run.returncode = process.wait(timeout=self.run_timeout)
+                return process.wait(timeout=self.run_timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGTERM)  # act and its children: the group this call started
                 try:
@@ -283,12 +292,7 @@ class WorkflowRehearsal(Rehearsal):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-                run.returncode = 124
-        run.seconds = time.monotonic() - began
-        text = run.log.read_text(errors="replace")
-        run.jobs = {job: result for job, result in JOB_END.findall(text)}
-        run.manifest = self.uploaded_manifest(run)
-        return run
+                return 124
 
     def secret_file(self, secrets: dict[str, str]) -> Path:
         """The run's secrets in a file only root reads (never on act's command line, which `ps` shows)."""
@@ -310,160 +314,6 @@ class WorkflowRehearsal(Rehearsal):
     def render_settings(self) -> tuple[dict[str, str], dict[str, str]]:
         """The repository variable and secret the README says to copy from Render's dashboard."""
         return {"RENDER_SERVICE_URL": self.service_url}, {"RENDER_DEPLOY_HOOK_URL": self.hook_url}
-
-
-# --- scenarios ---------------------------------------------------------------------------------------------------
-
-
-class Verdicts:
-    """One line per scenario, and the count of failures."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, bool, float]] = []
-
-    def check(self, label: str, checks: list[tuple[bool, str]], runs: list[ActRun]) -> None:
-        failures = [what for ok, what in checks if not ok]
-        seconds = sum(run.seconds for run in runs)
-        detail = "; ".join(failures) if failures else "; ".join(what for _, what in checks)
-        ran = ", ".join(f"{run.name}: {run.summary()} {run.seconds:.0f} s" for run in runs)
-        self.lines.append((label, not failures, seconds))
-        print(f"{'FAIL' if failures else 'PASS'} {label} ({seconds:.0f} s): {detail} [{ran}]", flush=True)
-
-
-def succeeded(run: ActRun, *skipped: str) -> bool:
-    """act exited 0 and every job it ran succeeded; `skipped` jobs must not have run."""
-    return run.returncode == 0 and set(run.jobs.values()) == {"succeeded"} and not set(skipped) & set(run.jobs)
-
-
-def create_service(r: WorkflowRehearsal) -> None:
-    """The README's Blueprint step: Render creates the service and deploys its image, `:latest`, once."""
-    urllib.request.urlopen(urllib.request.Request(r.hook_url, method="POST"), timeout=30).close()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not r.live_digest().startswith("sha256:"):
-        time.sleep(2)
-
-
-def logged_previous_model(run: ActRun) -> str:
-    """The model version previous-model said was being served, from the run's log."""
-    found = re.search(r"release: the model being served, (\S+), from", run.log.read_text(errors="replace"))
-    return found[1] if found else ""
-
-
-def rehearse(r: WorkflowRehearsal) -> Verdicts:
-    verdicts = Verdicts()
-    settings_vars, settings_secrets = r.render_settings
-    now = FIRST_RUN
-
-    # a. The README's "Render, from zero", in its order: COLD_START=true and no Render settings for the first run
-    # (a push: the whole test suite runs); then the Blueprint (the service on :latest); then the hook and URL.
-    a = r.act_run("a", "push", now, {"COLD_START": "true"}, {})
-    digest_a = r.registry_digest("latest")
-    create_service(r)
-    verdicts.check(
-        "a. from zero, the README's setup in its order",
-        [
-            (succeeded(a, "deploy"), f"the first run succeeded without Render settings, deploying nothing: {a.jobs}"),
-            ("refs/tags/v0.1.0" in git(r.work / "origin.git", "show-ref", "--tags"), "v0.1.0 pushed to origin"),
-            (
-                digest_a.startswith("sha256:") and r.registry_digest(f"0.1.0-{now:%Y%m%d%H%M%S}") == digest_a,
-                "its image pushed, and tagged latest (no service to verify yet)",
-            ),
-            (
-                bool(a.model_version) and r.served_version() == a.model_version,
-                f"the service created from :latest answers the model the run built, {a.model_version or '-'}",
-            ),
-        ],
-        [a],
-    )
-
-    now += SIX_HOURS
-    b = r.act_run("b", "schedule", now, settings_vars, settings_secrets)
-    digest_b = r.registry_digest("latest")
-    verdicts.check(
-        "b. scheduled run with new bars",
-        [
-            (succeeded(b, "test"), "every job succeeded (no test suite on a schedule)"),
-            (b.model_version not in ("", a.model_version), f"a new model {b.model_version}"),
-            (digest_b not in (digest_a, "") and r.live_digest() == digest_b, "deployed by digest, then latest moved"),
-            (r.served_version() == b.model_version, "the service answers it"),
-            (logged_previous_model(b) == a.model_version, "trained on from the model served"),
-        ],
-        [b],
-    )
-
-    now += dt.timedelta(minutes=10)  # the same hour: no bar has closed since b's instant
-    tags_before = set(r.registry_tags())
-    c = r.act_run("c", "schedule", now, settings_vars, settings_secrets)
-    stamp_c = f"0.1.0-{now:%Y%m%d%H%M%S}"
-    digest_c = r.registry_digest(stamp_c)
-    verdicts.check(
-        "c. scheduled run with no new bar",
-        [
-            (succeeded(c, "test", "deploy"), f"succeeded, deploying nothing: {c.jobs}"),
-            (c.model_version == b.model_version, f"the image carries the served model {b.model_version}"),
-            (
-                r.registry_digest("latest") == digest_b and r.served_version() == b.model_version,
-                "latest and the service unchanged",
-            ),
-            (set(r.registry_tags()) - tags_before == {stamp_c}, f"one new stamp tag, {stamp_c}"),
-        ],
-        [c],
-    )
-
-    d = r.act_run("d", "schedule", now, settings_vars, settings_secrets, rerun=c)
-    verdicts.check(
-        "d. run c re-run (attempt 2)",
-        [
-            (succeeded(d, "test", "deploy"), f"succeeded, deploying nothing: {d.jobs}"),
-            (r.registry_digest(stamp_c) == digest_c, f"{stamp_c} (never moves) still on {digest_c[7:19]}"),
-            (r.registry_digest(f"{stamp_c}-r2").startswith("sha256:"), f"the re-run's image is {stamp_c}-r2"),
-            (
-                r.registry_digest("latest") == digest_b and r.served_version() == b.model_version,
-                "latest and the service unchanged",
-            ),
-        ],
-        [d],
-    )
-
-    now += SIX_HOURS
-    tags_before = set(r.registry_tags())
-    refuse = {"TRAIN_OPTIONS": "--refit-after-hours 0 --gate-max-mape-ratio 0.5"}  # no pair passes
-    e = r.act_run("e", "schedule", now, {**settings_vars, **refuse}, settings_secrets)
-    verdicts.check(
-        "e. the gate refusing every pair",
-        [
-            (e.returncode != 0 and e.jobs.get("build") == "failed", f"the run failed at the build: {e.jobs}"),
-            (set(r.registry_tags()) == tags_before, "nothing pushed"),
-            (
-                r.registry_digest("latest") == digest_b and r.served_version() == b.model_version,
-                "latest and the service unchanged: the old deployment keeps serving",
-            ),
-        ],
-        [e],
-    )
-
-    now += SIX_HOURS
-    r.render_control(hook_status=503)
-    f1 = r.act_run("f1", "schedule", now, settings_vars, settings_secrets)
-    r.render_control(hook_status=None)
-    now += SIX_HOURS
-    r.render_control(break_deploys=True)
-    f2 = r.act_run("f2", "schedule", now, settings_vars, settings_secrets)
-    r.render_control(break_deploys=False)
-    now += SIX_HOURS
-    f3 = r.act_run("f3", "schedule", now, settings_vars, settings_secrets)
-    verdicts.check(
-        "f. the hook answering 503, then a deploy that never reports the new model, then the next run",
-        [
-            (f1.returncode != 0 and f1.jobs.get("deploy") == "failed", f"the hook's 503 failed the run: {f1.jobs}"),
-            (f2.returncode != 0 and f2.jobs.get("deploy") == "failed", f"verify failed the run: {f2.jobs}"),
-            ("promote" not in f1.jobs and "promote" not in f2.jobs, "latest not moved by either"),
-            (logged_previous_model(f3) == b.model_version, f"the next run trained on from {b.model_version}"),
-            (succeeded(f3, "test") and r.served_version() == f3.model_version, "and deployed its model"),
-        ],
-        [f1, f2, f3],
-    )
-    return verdicts
 
 
 def main() -> int:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from release.cli import ReleaseError, repository_of, write_summary
+from release.common import ReleaseError, repository_of, write_summary
 from release.registry import OciRegistry, RegistryError, call, next_link
 
 KEEP_IMAGES = 28  # stamp-tagged images kept: a week of six-hourly runs

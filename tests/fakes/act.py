@@ -10,12 +10,9 @@ Both bind 127.0.0.1 only and run in daemon threads of the calling process; `clos
 
 from __future__ import annotations
 
-import http.client
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.fakes.render import send_json
+from tests.fakes.loopback import LoopbackServer, QuietHandler, forward, send_answer, send_json
 
 SIG = re.compile(r"([?&]sig=)([A-Za-z0-9_-]+)=*(?=&|$)")
 HOP_BY_HOP = {"connection", "transfer-encoding", "content-length", "keep-alive"}
@@ -26,26 +23,7 @@ def pad_sig(path: str) -> str:
     return SIG.sub(lambda m: m[1] + m[2] + "=" * (-len(m[2]) % 4), path)
 
 
-class _Server:
-    """A ThreadingHTTPServer on 127.0.0.1:`port` (0: any free port) in a daemon thread."""
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.port = int(self.httpd.server_address[1])
-        self.requests: list[str] = []
-        self.httpd.owner = self  # type: ignore[attr-defined]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class _ShimHandler(BaseHTTPRequestHandler):
+class _ShimHandler(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def forward(self) -> None:
@@ -54,29 +32,15 @@ class _ShimHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         path = pad_sig(self.path)
         shim.requests.append(f"{self.command} {path.split('?', 1)[0]}")
-        upstream = http.client.HTTPConnection("127.0.0.1", shim.upstream_port, timeout=300)
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            upstream.request(self.command, path, body=body, headers=headers)
-            response = upstream.getresponse()
-            data = response.read()
-        finally:
-            upstream.close()
-        self.send_response(response.status)
-        for key, value in response.getheaders():
-            if key.lower() not in HOP_BY_HOP:
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        response, data = forward(shim.upstream_port, self.command, path, 300, body, headers)
+        kept = [(key, value) for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP]
+        send_answer(self, response.status, kept, data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
-
-class ArtifactSigShim(_Server):
+class ArtifactSigShim(LoopbackServer):
     """Forwards to act's artifact server on 127.0.0.1:`upstream_port`, with `sig` padded again."""
 
     def __init__(self, upstream_port: int, port: int = 0) -> None:
@@ -84,7 +48,7 @@ class ArtifactSigShim(_Server):
         super().__init__(_ShimHandler, port)
 
 
-class _ApiHandler(BaseHTTPRequestHandler):
+class _ApiHandler(QuietHandler):
     def do_GET(self) -> None:
         api: FakeGitHubApi = self.server.owner  # type: ignore[attr-defined]
         api.requests.append(f"GET {self.path}")
@@ -101,11 +65,8 @@ class _ApiHandler(BaseHTTPRequestHandler):
         else:
             send_json(self, 404, {"message": "Not Found"})
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
-
-class FakeGitHubApi(_Server):
+class FakeGitHubApi(LoopbackServer):
     """The two reads docker/metadata-action makes: the repository and one commit."""
 
     def __init__(self, port: int = 0) -> None:

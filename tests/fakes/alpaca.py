@@ -6,6 +6,7 @@ retrained as the workflow does.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -14,13 +15,14 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from cryptopredict.core.files import open_text
+from tests.fakes.loopback import QuietHandler, send_answer
 
 BARS_PATH = "/v1beta3/crypto/us/bars"
 
@@ -118,7 +120,7 @@ class FakeAlpaca:
     def __post_init__(self) -> None:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
@@ -136,18 +138,9 @@ class FakeAlpaca:
                 return self._send(200, body)
 
             def _send(self, status: int, body: str) -> None:
-                payload = body.encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (a timeout test)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                # A client that gave up waiting (a timeout test) reads no answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    send_answer(self, status, [("Content-Type", "application/json")], body.encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -20,20 +20,20 @@ Stops the containers it started on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import signal
 import sys
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 # The release steps' rule for what must match and their docker call, and the benchmarks' free port.
 from benchmarks.serving import free_port
-from release.cli import docker, repository_of
+from release.common import docker, repository_of
+from tests.fakes.loopback import LoopbackServer, QuietHandler, forward, send_answer, send_json
 
 SERVICE_ID = "srv-rehearsal"
 
@@ -116,17 +116,8 @@ class FakeRender:
                 self.live = None
 
 
-def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(payload)))
-    handler.end_headers()
-    handler.wfile.write(payload)
-
-
 def make_hook_handler(render: FakeRender) -> type[BaseHTTPRequestHandler]:
-    class Hook(BaseHTTPRequestHandler):
+    class Hook(QuietHandler):
         def do_POST(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -147,37 +138,21 @@ def make_hook_handler(render: FakeRender) -> type[BaseHTTPRequestHandler]:
                 return send_json(self, 200, render.status())
             send_json(self, 404, {"message": "not found"})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
     return Hook
 
 
 def make_service_handler(render: FakeRender) -> type[BaseHTTPRequestHandler]:
-    class Service(BaseHTTPRequestHandler):
+    class Service(QuietHandler):
         def do_GET(self) -> None:
             live = render.live
             if live is None:
                 return send_json(self, 503, {"message": "no deploy is live yet"})
-            connection = http.client.HTTPConnection("127.0.0.1", live["port"], timeout=10)
             try:
-                connection.request("GET", self.path)
-                answer = connection.getresponse()
-                payload = answer.read()
+                answer, payload = forward(live["port"], "GET", self.path, 10)
             except OSError as error:
                 return send_json(self, 502, {"message": f"the live container did not answer: {error}"})
-            finally:
-                connection.close()
-            self.send_response(answer.status)
-            for name in ("Content-Type", "Cache-Control", "ETag"):
-                if answer.getheader(name):
-                    self.send_header(name, answer.getheader(name))
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            kept = [(name, answer.getheader(name)) for name in ("Content-Type", "Cache-Control", "ETag")]
+            send_answer(self, answer.status, [(name, value) for name, value in kept if value], payload)
 
     return Service
 
@@ -192,18 +167,16 @@ def main() -> int:
     args = parser.parse_args()
     render = FakeRender(args.image, args.key, args.health_timeout)
     servers = [
-        ThreadingHTTPServer(("127.0.0.1", args.hook_port), make_hook_handler(render)),
-        ThreadingHTTPServer(("127.0.0.1", args.service_port), make_service_handler(render)),
+        LoopbackServer(make_hook_handler(render), args.hook_port),
+        LoopbackServer(make_service_handler(render), args.service_port),
     ]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
     print(f"fake render: hook on {args.hook_port}, service on {args.service_port}", file=sys.stderr, flush=True)
     stopping.wait()
     for server in servers:
-        server.shutdown()
+        server.close()
     render.stop()
     return 0
 

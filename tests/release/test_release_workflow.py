@@ -1,6 +1,6 @@
 """The release loop's glue and scripts: what would have failed a first real run, checked here.
 
-The workflows are parsed (YAML) and held to what a first run needs; the release steps (release/cli.py,
+The workflows are parsed (YAML) and held to what a first run needs; the release steps (python3 -m release,
 release/next_version.py) run against local stand-ins: a fake deploy hook, a fake `docker` on PATH, a bare git
 remote. `make release-rehearsal` plays the whole loop with a real registry and Docker daemon.
 """
@@ -24,7 +24,11 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from release import cli as release
+from release import cli
+from release.build import BUILD_SETTINGS, check_preflight, plan_build
+from release.common import ReleaseError
+from release.deploy import trigger_deploy, wait_for_version
+from release.image import check_service, platform_image
 from tests.servers import ROOT, free_port, running_api
 
 WORKFLOWS = ROOT / ".github/workflows"
@@ -213,19 +217,19 @@ def test_the_image_installs_only_hash_locked_requirements_on_a_base_pinned_by_di
 
 def test_preflight_names_what_is_missing_and_never_echoes_the_hook(capsys: pytest.CaptureFixture[str]) -> None:
     secret = "not-a-url-but-secret-key-123"
-    with pytest.raises(release.ReleaseError) as raised:
-        release.check_preflight({"RENDER_DEPLOY_HOOK_URL": secret})
+    with pytest.raises(ReleaseError) as raised:
+        check_preflight({"RENDER_DEPLOY_HOOK_URL": secret})
     message = str(raised.value)
     assert "RENDER_SERVICE_URL is not set" in message and "RENDER_DEPLOY_HOOK_URL: its value is not" in message
     assert secret not in message
-    assert release.check_preflight(
+    assert check_preflight(
         {"RENDER_SERVICE_URL": "https://x.onrender.com", "RENDER_DEPLOY_HOOK_URL": "https://h/d"}
     ) == {"deploy": "true"}
 
 
 def test_before_render_is_configured_a_run_builds_and_pushes_and_deploys_nothing(tmp_path: Path) -> None:
     """The README creates the Render service from the first image: preflight must let that first run push one."""
-    assert release.check_preflight({}) == {"deploy": "false"}
+    assert check_preflight({}) == {"deploy": "false"}
     summary = tmp_path / "summary.md"
     env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(summary)}
     env.pop("RENDER_SERVICE_URL", None), env.pop("RENDER_DEPLOY_HOOK_URL", None)
@@ -239,17 +243,17 @@ def test_before_render_is_configured_a_run_builds_and_pushes_and_deploys_nothing
 
 
 def test_the_plan_pushes_the_stamp_tag_only_in_lower_case_with_every_build_argument() -> None:
-    plan = release.plan_build("ghcr.io/Owner/Crypto-Predict", "1.2.3", "20261125060000", {"PAIRS": " ETH/USD "})
+    plan = plan_build("ghcr.io/Owner/Crypto-Predict", "1.2.3", "20261125060000", {"PAIRS": " ETH/USD "})
     assert plan["repository"] == "ghcr.io/owner/crypto-predict"
     # latest and 1.2.3 move in promote, after verify: the next run must never train on from an unserved image.
     assert plan["tags"].splitlines() == ["ghcr.io/owner/crypto-predict:1.2.3-20261125060000"]
     # A re-run of the failed build job keeps the run's stamp: its image gets a tag of its own, so no tag moves.
-    rerun = release.plan_build("ghcr.io/o/r", "1.2.3", "20261125060000", {}, attempt=2)
+    rerun = plan_build("ghcr.io/o/r", "1.2.3", "20261125060000", {}, attempt=2)
     assert rerun["tags"] == "ghcr.io/o/r:1.2.3-20261125060000-r2"
     arguments = dict(line.split("=", 1) for line in plan["build_args"].splitlines())
-    assert arguments == {**release.BUILD_SETTINGS, "PAIRS": "ETH/USD"}
+    assert arguments == {**BUILD_SETTINGS, "PAIRS": "ETH/USD"}
     # The base image only when set (the workflow rehearsal's stand-in): an empty one would override the pin.
-    rehearsal = release.plan_build("ghcr.io/o/r", "1.2.3", "1", {"PYTHON_IMAGE": "local/python:3.11-slim-bookworm"})
+    rehearsal = plan_build("ghcr.io/o/r", "1.2.3", "1", {"PYTHON_IMAGE": "local/python:3.11-slim-bookworm"})
     assert "PYTHON_IMAGE=local/python:3.11-slim-bookworm" in rehearsal["build_args"].splitlines()
     # Every build argument the plan sets is one the Dockerfile declares.
     declared = set(re.findall(r"^ARG (\w+)", (ROOT / "Dockerfile").read_text(), re.M))
@@ -277,7 +281,7 @@ def test_verify_returns_as_soon_as_the_new_version_is_served() -> None:
         clock.now += 1
         return next(answers)
 
-    seconds = release.wait_for_version("http://svc", "new", 600, 10, clock, clock.sleep, read)
+    seconds = wait_for_version("http://svc", "new", 600, 10, clock, clock.sleep, read)
     assert seconds == 23 and clock.waits == [10, 10]
 
 
@@ -290,15 +294,15 @@ def test_verify_gives_up_within_its_stated_time_counting_each_request(capsys: py
         clock.now += timeout  # every request hangs until its own timeout
         return "(TimeoutError)"
 
-    with pytest.raises(release.ReleaseError, match=r"did not report model new within 45 s"):
-        release.wait_for_version("http://svc", "new", 45, 10, clock, clock.sleep, read)
+    with pytest.raises(ReleaseError, match=r"did not report model new within 45 s"):
+        wait_for_version("http://svc", "new", 45, 10, clock, clock.sleep, read)
     assert clock.now == 45  # not 60 attempts of 10 s plus 10 s sleeps: the old loop's 20 minutes
     assert timeouts == [10, 10, 5]
 
 
 def test_verify_refuses_an_unset_service_url() -> None:
-    with pytest.raises(release.ReleaseError, match="RENDER_SERVICE_URL is not set"):
-        release.wait_for_version("", "v", 600, 10)
+    with pytest.raises(ReleaseError, match="RENDER_SERVICE_URL is not set"):
+        wait_for_version("", "v", 600, 10)
 
 
 @pytest.fixture
@@ -334,7 +338,7 @@ def test_deploy_names_the_image_by_digest_and_retries_a_5xx(
     hook: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     hook["answers"] = [503]
-    assert release.trigger_deploy(IMAGE, hook["url"], attempts=3, wait_seconds=0) == "dep-1"
+    assert trigger_deploy(IMAGE, hook["url"], attempts=3, wait_seconds=0) == "dep-1"
     assert len(hook["queries"]) == 2
     assert hook["queries"][-1].endswith("&imgURL=ghcr.io%2Fo%2Fr%40sha256%3A" + "a" * 64)
     assert "s3cret-key" not in capsys.readouterr().err
@@ -344,8 +348,8 @@ def test_deploy_fails_clearly_when_the_hook_keeps_failing_and_never_prints_its_k
     hook: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     hook["answers"] = [503, 500, 502]
-    with pytest.raises(release.ReleaseError) as raised:
-        release.trigger_deploy(IMAGE, hook["url"], attempts=3, wait_seconds=0)
+    with pytest.raises(ReleaseError) as raised:
+        trigger_deploy(IMAGE, hook["url"], attempts=3, wait_seconds=0)
     assert str(raised.value) == (
         "Render's deploy hook refused the deploy (HTTP 503, HTTP 500, HTTP 502): nothing was deployed, the previous "
         "deployment keeps serving"
@@ -355,16 +359,16 @@ def test_deploy_fails_clearly_when_the_hook_keeps_failing_and_never_prints_its_k
 
 def test_deploy_does_not_retry_a_refusal_and_refuses_a_tag(hook: dict[str, Any]) -> None:
     hook["answers"] = [401]
-    with pytest.raises(release.ReleaseError, match=r"\(HTTP 401\)"):
-        release.trigger_deploy(IMAGE, hook["url"], attempts=3, wait_seconds=0)
+    with pytest.raises(ReleaseError, match=r"\(HTTP 401\)"):
+        trigger_deploy(IMAGE, hook["url"], attempts=3, wait_seconds=0)
     assert len(hook["queries"]) == 1
-    with pytest.raises(release.ReleaseError, match="does not name a digest"):
-        release.trigger_deploy("ghcr.io/o/r:latest", hook["url"], attempts=1, wait_seconds=0)
+    with pytest.raises(ReleaseError, match="does not name a digest"):
+        trigger_deploy("ghcr.io/o/r:latest", hook["url"], attempts=1, wait_seconds=0)
 
 
 def test_deploy_to_a_hook_that_does_not_answer_is_a_clear_failure() -> None:
-    with pytest.raises(release.ReleaseError, match=r"no answer \(ConnectionRefusedError\)"):
-        release.trigger_deploy(IMAGE, "http://127.0.0.1:9/deploy/srv?key=k", attempts=1, wait_seconds=0)
+    with pytest.raises(ReleaseError, match=r"no answer \(ConnectionRefusedError\)"):
+        trigger_deploy(IMAGE, "http://127.0.0.1:9/deploy/srv?key=k", attempts=1, wait_seconds=0)
 
 
 def fake_docker(tmp_path: Path, stderr: str) -> dict[str, str]:
@@ -604,21 +608,21 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_deploy_gets_the_linux_amd64_manifest_not_the_index(registry: str) -> None:
     index = FakeRegistry.tags["1.2.3-20261125060000"]
     amd64 = json.loads(FakeRegistry.manifests[index][0])["manifests"][1]["digest"]
-    assert release.platform_image(f"{registry}@{index}") == f"{registry}@{amd64}"
-    assert release.platform_image(f"{registry}@{amd64}") == f"{registry}@{amd64}"  # already one image
+    assert platform_image(f"{registry}@{index}") == f"{registry}@{amd64}"
+    assert platform_image(f"{registry}@{amd64}") == f"{registry}@{amd64}"  # already one image
     # The registry asked for a token, which came from docker's stored login: Basic to the token service only.
     assert any(line.startswith("GET /token?") for line in FakeRegistry.seen)
     FakeRegistry.manifests[index] = (FakeRegistry.manifests[index][0].replace(b"amd64", b"arm64"), "x")
-    with pytest.raises(release.ReleaseError, match="has no linux/amd64 image"):
-        release.platform_image(f"{registry}@{index}")
+    with pytest.raises(ReleaseError, match="has no linux/amd64 image"):
+        platform_image(f"{registry}@{index}")
 
 
 def test_promote_puts_the_very_manifest_under_latest_and_the_version(registry: str) -> None:
     index = FakeRegistry.tags["1.2.3-20261125060000"]
-    assert release.main(["promote", "--image", f"{registry}@{index}", "--version", "1.2.3"]) == 0
+    assert cli.main(["promote", "--image", f"{registry}@{index}", "--version", "1.2.3"]) == 0
     # The tags resolve to the digest verified, not to a new index wrapping it.
     assert FakeRegistry.tags == {"1.2.3-20261125060000": index, "latest": index, "1.2.3": index}
-    assert release.main(["promote", "--image", f"{registry}:1.2.3-x", "--version", "1.2.3"]) == 1
+    assert cli.main(["promote", "--image", f"{registry}:1.2.3-x", "--version", "1.2.3"]) == 1
 
 
 def test_latest_moves_only_after_the_service_serves_the_image() -> None:
@@ -682,10 +686,10 @@ def test_the_workflow_choices_a_first_real_run_needs() -> None:
 
 def test_the_smoke_test_asks_every_pair_the_real_server_serves(mixed_model_dir: Path) -> None:
     with running_api(mixed_model_dir) as base:
-        lines = release.check_service(base, timeout=10)
+        lines = check_service(base, timeout=10)
     assert [line.split(" at ")[0] for line in lines] == ["BTC-USD", "ETH-USD"]  # hourly and daily side by side
-    with pytest.raises(release.ReleaseError, match="did not answer within 1 s"):
-        release.check_service(f"http://127.0.0.1:{free_port()}", timeout=1)
+    with pytest.raises(ReleaseError, match="did not answer within 1 s"):
+        check_service(f"http://127.0.0.1:{free_port()}", timeout=1)
 
 
 def test_every_run_smoke_tests_the_image_it_deploys() -> None:
