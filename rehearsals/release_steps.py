@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pairs import scaled
-from benchmarks.serving import free_port, require_file
+from benchmarks.harness import free_port, require_file
+from benchmarks.market import scaled
 from cryptopredict.core.dates import format_utc, parse_utc
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from cryptopredict.training.barstore import OVERLAP_BARS
