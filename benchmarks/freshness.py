@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.serving import require_file
+from benchmarks.harness import require_file
 from cryptopredict.core.artifact import pair_name
 from cryptopredict.core.dates import format_utc, parse_utc
 from cryptopredict.core.timeframe import HOUR
@@ -42,9 +42,6 @@ from cryptopredict.serving.app import create_app
 from cryptopredict.training.bars import HOURLY_BTC_USD, read_csv_bars
 from cryptopredict.training.model import quiet_stan_logs
 from cryptopredict.training.pipeline import TrainSettings, train
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 SYMBOL = "BTC/USD"
 FIRST_RUN = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
@@ -101,7 +98,7 @@ def bar_start(moment: dt.datetime) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def main() -> int:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD)
     parser.add_argument("--blocks", type=int, default=24)
@@ -109,7 +106,53 @@ def main() -> int:
     parser.add_argument("--requests-per-run", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def replay_run(
+    args: argparse.Namespace,
+    run: dt.datetime,
+    model_dir: Path,
+    closes: dict[dt.datetime, float],
+    rng: random.Random,
+    buckets: dict[str, Bucket],
+    seconds: dict[str, list[float]],
+) -> None:
+    """One run at `run`, timed into `seconds`, then its artifact served and asked; the answers scored into `buckets`."""
+    settings = TrainSettings(
+        source="csv", data_path=args.data, pairs=(SYMBOL,), timeframe=HOUR, until=run, model_dir=model_dir
+    )
+    started = time.perf_counter()
+    result = train(settings)
+    took = time.perf_counter() - started
+    outcome = result.outcomes[SYMBOL]
+    if outcome.served is None:
+        print(f"{run:%Y-%m-%d %H:%M}: no model ({outcome.reason}); the run is skipped")
+        return
+    card = outcome.served.card
+    seconds[card["update"]].append(took)
+    client = create_app({"MODEL_DIR": str(model_dir), "TESTING": True, "ACCESS_LOG": False}).test_client()
+    anchor = parse_utc(card["last_bar"])
+    naive = closes[anchor]
+    midnight = run.replace(hour=0)
+    daily = closes[midnight - HOUR_DELTA]  # today's design: the daily bar that closed at midnight
+    for _ in range(args.requests_per_run):
+        asked_at = run + dt.timedelta(seconds=rng.uniform(0, RUN_EVERY.total_seconds()))
+        for name, offsets in BUCKETS.items():
+            for offset in offsets:
+                target = bar_start(asked_at + offset)
+                path = f"/predict/{pair_name(SYMBOL)}?date={format_utc(target)}"
+                answer = client.get(path).get_json()
+                actual = closes.get(target)
+                if actual is None:
+                    continue
+                buckets[name].add(
+                    actual, answer["prediction"], daily, naive, answer["prediction_low"], answer["prediction_high"]
+                )
+
+
+def main() -> int:
+    args = parse_arguments()
     require_file(args.data, "freshness")
     quiet_stan_logs()
     bars = read_csv_bars(args.data)
@@ -123,41 +166,7 @@ def main() -> int:
         for b, block in enumerate(blocks):
             model_dir = Path(scratch) / f"block-{b}" / "model"
             for run in block:
-                settings = TrainSettings(
-                    source="csv", data_path=args.data, pairs=(SYMBOL,), timeframe=HOUR, until=run, model_dir=model_dir
-                )
-                started = time.perf_counter()
-                result = train(settings)
-                took = time.perf_counter() - started
-                outcome = result.outcomes[SYMBOL]
-                if outcome.served is None:
-                    print(f"{run:%Y-%m-%d %H:%M}: no model ({outcome.reason}); the run is skipped")
-                    continue
-                card = outcome.served.card
-                seconds[card["update"]].append(took)
-                client = create_app({"MODEL_DIR": str(model_dir), "TESTING": True, "ACCESS_LOG": False}).test_client()
-                anchor = parse_utc(card["last_bar"])
-                naive = closes[anchor]
-                midnight = run.replace(hour=0)
-                daily = closes[midnight - HOUR_DELTA]  # today's design: the daily bar that closed at midnight
-                for _ in range(args.requests_per_run):
-                    asked_at = run + dt.timedelta(seconds=rng.uniform(0, RUN_EVERY.total_seconds()))
-                    for name, offsets in BUCKETS.items():
-                        for offset in offsets:
-                            target = bar_start(asked_at + offset)
-                            path = f"/predict/{pair_name(SYMBOL)}?date={format_utc(target)}"
-                            answer = client.get(path).get_json()
-                            actual = closes.get(target)
-                            if actual is None:
-                                continue
-                            buckets[name].add(
-                                actual,
-                                answer["prediction"],
-                                daily,
-                                naive,
-                                answer["prediction_low"],
-                                answer["prediction_high"],
-                            )
+                replay_run(args, run, model_dir, closes, rng, buckets, seconds)
             print(
                 f"block {b + 1}/{len(blocks)}: {block[0]:%Y-%m-%d %H:%M} to {block[-1]:%Y-%m-%d %H:%M}, "
                 f"{time.perf_counter() - began:.0f} s so far",

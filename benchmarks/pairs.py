@@ -36,24 +36,22 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from benchmarks.serving import require_file
+from benchmarks.harness import ROOT, require_file
+from benchmarks.market import TRAIN_START, alpaca_env, serve_scaled_bars
 from cryptopredict.core.dates import format_utc, parse_utc
-from cryptopredict.core.settings import DEFAULT_REFIT_AFTER_HOURS, DEFAULT_START
+from cryptopredict.core.settings import DEFAULT_REFIT_AFTER_HOURS
 from cryptopredict.core.timeframe import HOUR
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from cryptopredict.training.barstore import OVERLAP_BARS
-from tests.fakes.alpaca import FakeAlpaca, bars_from_csv, earliest_starts
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.fakes.alpaca import FakeAlpaca, earliest_starts
 
 # Each pair's copy of the BTC/USD series is scaled by this, to a price level roughly its own.
 SCALES = {"BTC/USD": 1.0, "ETH/USD": 0.04, "SOL/USD": 0.002, "LTC/USD": 0.001, "LINK/USD": 0.0002}
 BUDGET_SECONDS = 180
 RUN_EVERY = dt.timedelta(hours=6)  # the workflow's schedule
 DEFAULT_FIRST_RUN = "2025-10-01T00:00:00Z"
+EXPECTED = {"cold": "refit", "next run": "reanchor", "weekly": "refit"}  # what each run does to every pair
 
 
 @dataclass(frozen=True)
@@ -72,12 +70,6 @@ class Run:
     output: str
 
 
-def scaled(bars: list[dict[str, Any]], scale: float) -> list[dict[str, Any]]:
-    """The same bars at another price level (the same value traded)."""
-    prices = ("o", "h", "l", "c", "vw")
-    return [{**bar, **{k: bar[k] * scale for k in prices}, "v": bar["v"] / scale} for bar in bars]
-
-
 def children_cpu_seconds() -> float:
     """CPU time of every finished child process so far (train.py's pool workers roll up into train.py's)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -86,7 +78,7 @@ def children_cpu_seconds() -> float:
 
 def run_train(name: str, pairs: list[str], fake: FakeAlpaca, store: Path, model_dir: Path, until: dt.datetime) -> Run:
     """train.py as the workflow runs it, timed from process start to exit."""
-    env = {**os.environ, "ALPACA_DATA_URL": fake.url, "ALPACA_RETRY_WAIT_SECONDS": "0.1"}
+    env = alpaca_env(fake)
     instant = format_utc(until)
     command = [sys.executable, "train.py", "--source", "alpaca", "--pairs", ",".join(pairs),
                "--bar-store", str(store), "--model-dir", str(model_dir), "--until", instant]  # fmt: skip
@@ -130,7 +122,7 @@ def run_train(name: str, pairs: list[str], fake: FakeAlpaca, store: Path, model_
     )
 
 
-def main() -> int:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=3, choices=range(1, len(SCALES) + 1), help="how many (default: 3)")
     parser.add_argument(
@@ -148,50 +140,49 @@ def main() -> int:
         help="hourly BTC/USD bars to serve (default: data/btc-usd-1h.csv.gz)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    require_file(args.data, "pairs-bench")
-    pairs = list(SCALES)[: args.pairs]
-    first_run: dt.datetime = args.first_run
-    schedule = [
+    return parser.parse_args()
+
+
+def schedule_from(first_run: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """The three runs' names and instants: cold, the next six-hourly run, the weekly refit."""
+    return [
         ("cold", first_run),
         ("next run", first_run + RUN_EVERY),
         ("weekly", first_run + dt.timedelta(hours=DEFAULT_REFIT_AFTER_HOURS)),
     ]
-    expected = {"cold": "refit", "next run": "reanchor", "weekly": "refit"}
-    start = dt.datetime.combine(DEFAULT_START, dt.time(), tzinfo=dt.UTC)  # train.py's default --start
-    last = schedule[-1][1]
-    fake = FakeAlpaca(page_size=10_000)  # Alpaca's largest page
-    bars = bars_from_csv(args.data, format_utc(start), format_utc(last))
-    fake.series = {symbol: scaled(bars, SCALES[symbol]) for symbol in pairs}
-    runs: list[Run] = []
-    load = os.getloadavg()[0]
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            store, model_dir = Path(folder) / "bars.sqlite", Path(folder) / "model"
-            for name, until in schedule:
-                run = run_train(name, pairs, fake, store, model_dir, until)
-                runs.append(run)
-                if run.exit_code not in (0, 4):
-                    print(run.output[-4000:])
-                    print(f"pairs-bench: the {name} run's train.py exited {run.exit_code}; later runs skipped")
-                    break
-    finally:
-        fake.close()
 
+
+def run_schedule(schedule: list[tuple[str, dt.datetime]], pairs: list[str], fake: FakeAlpaca) -> list[Run]:
+    """The runs in turn, sharing one bar store and one model folder, up to the first whose train.py failed."""
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory() as folder:
+        store, model_dir = Path(folder) / "bars.sqlite", Path(folder) / "model"
+        for name, until in schedule:
+            run = run_train(name, pairs, fake, store, model_dir, until)
+            runs.append(run)
+            if run.exit_code not in (0, 4):
+                print(run.output[-4000:])
+                print(f"pairs-bench: the {name} run's train.py exited {run.exit_code}; later runs skipped")
+                break
+    return runs
+
+
+def report(runs: list[Run], pairs: list[str], data: Path, load: float) -> None:
+    """Each run's wall time against the budget, then what it fetched, why a pair did not update, and its backtests."""
     print(
-        f"{len(pairs)} hourly pairs ({', '.join(pairs)}), bars from {start:%Y-%m-%d}: the hourly BTC/USD series "
-        f"({args.data.name}), the other pairs scaled copies of it; fake Alpaca on loopback, "
+        f"{len(pairs)} hourly pairs ({', '.join(pairs)}), bars from {TRAIN_START:%Y-%m-%d}: the hourly BTC/USD series "
+        f"({data.name}), the other pairs scaled copies of it; fake Alpaca on loopback, "
         f"{os.cpu_count()} cores, load average {load:.1f} at the start (other work makes wall times noisy)"
     )
     print(f"{'run':<9} {'until':<20} {'wall':>8}  {'target':>8}  result  {'CPU':>7}  exit  requests  updates")
     for run in runs:
         ok = run.seconds <= BUDGET_SECONDS and run.exit_code == 0
         kinds = sorted(set(run.updates.values())) or ["none"]
-        as_expected = kinds == [expected[run.name]]
+        as_expected = kinds == [EXPECTED[run.name]]
         print(
             f"{run.name:<9} {run.until:<20} {run.seconds:6.1f} s  ≤ {BUDGET_SECONDS} s  {'pass' if ok else 'FAIL':<6}  "
             f"{run.cpu_seconds:5.1f} s  {run.exit_code:>4}  {run.requests:>8}  {', '.join(kinds)}"
-            + ("" if as_expected else f" (expected {expected[run.name]})")
+            + ("" if as_expected else f" (expected {EXPECTED[run.name]})")
         )
     for run in runs[1:]:
         print(f"  {run.name}: fetched from {'; '.join(run.fetched_from)} (the last stored bar minus {OVERLAP_BARS})")
@@ -202,6 +193,20 @@ def main() -> int:
     for run in runs:
         for symbol, summary in run.backtests.items():
             print(f"  {run.name}: {symbol:<8} {summary}")
+
+
+def main() -> int:
+    args = parse_arguments()
+    require_file(args.data, "pairs-bench")
+    pairs = list(SCALES)[: args.pairs]
+    schedule = schedule_from(args.first_run)
+    fake = serve_scaled_bars(args.data, SCALES, pairs, format_utc(schedule[-1][1]))
+    load = os.getloadavg()[0]
+    try:
+        runs = run_schedule(schedule, pairs, fake)
+    finally:
+        fake.close()
+    report(runs, pairs, args.data, load)
     if args.json:
         result = {
             "pairs": pairs,

@@ -16,12 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.serving import require_file
+from benchmarks.harness import ROOT, require_file
 from cryptopredict.core.files import open_text
 from cryptopredict.core.timeframe import DAY
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 MAX_RATIO = 1.02
 COVERAGE = (0.77, 0.83)

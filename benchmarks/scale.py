@@ -26,7 +26,6 @@ exits; each train.py run is bounded by --timeout.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import os
@@ -38,18 +37,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pairs import scaled
-from benchmarks.serving import require_file
+from benchmarks.harness import ROOT, require_file
+from benchmarks.market import TRAIN_START, alpaca_env, serve_scaled_bars
 from cryptopredict.core.artifact import pair_files
 from cryptopredict.core.dates import format_utc, parse_utc
-from cryptopredict.core.settings import DEFAULT_START
 from cryptopredict.core.timeframe import HOUR
 from cryptopredict.training.bars import HOURLY_BTC_USD, AlpacaOptions
 from cryptopredict.training.barstore import sync_bars
-from tests.fakes.alpaca import FakeAlpaca, bars_from_csv
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.fakes.alpaca import FakeAlpaca
 
 # Ten pairs Alpaca lists, each a copy of the BTC/USD series scaled to a price level roughly its own.
 SCALES = {
@@ -100,7 +95,7 @@ def run_train(name: str, folder: Path, pairs: list[str], store: Path, fake: Fake
               timeout: float, *options: str) -> Run:  # fmt: skip
     """train.py as the workflow runs it, into a fresh model folder, timed from process start to exit."""
     model_dir = folder / name / "model"
-    env = {**os.environ, "ALPACA_DATA_URL": fake.url, "ALPACA_RETRY_WAIT_SECONDS": "0.1"}
+    env = alpaca_env(fake)
     env.pop("DASK_SCHEDULER_ADDRESS", None)  # each run says where it runs
     command = [sys.executable, "train.py", "--source", "alpaca", "--pairs", ",".join(pairs), "--bar-store", str(store),
                "--model-dir", str(model_dir), "--until", until, *options]  # fmt: skip
@@ -176,55 +171,42 @@ def model_scaling(run: Run, per_task: float) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=10, choices=range(1, len(SCALES) + 1), help="how many (10)")
     parser.add_argument("--until", default=DEFAULT_UNTIL, metavar="INSTANT", help=f"runs' instant ({DEFAULT_UNTIL})")
     parser.add_argument("--data", type=Path, default=HOURLY_BTC_USD, metavar="CSV", help="hourly BTC/USD bars to serve")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one train.py run may take (1800)")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    require_file(args.data, "bench-scale")
-    pairs = list(SCALES)[: args.pairs]
-    until = format_utc(parse_utc(args.until))
-    start = dt.datetime.combine(DEFAULT_START, dt.time(), tzinfo=dt.UTC)  # train.py's default --start
-    began = time.perf_counter()
-    load = os.getloadavg()[0]
-    fake = FakeAlpaca(page_size=10_000)
-    bars = bars_from_csv(args.data, format_utc(start), until)
-    fake.series = {symbol: scaled(bars, SCALES[symbol]) for symbol in pairs}
+    return parser.parse_args()
+
+
+def run_all(pairs: list[str], fake: FakeAlpaca, until: str, timeout: float) -> tuple[list[Run], dict[str, float]]:
+    """The four runs on one bar store filled beforehand, and the scheduler's cost per task on each cluster."""
     runs: list[Run] = []
     per_task: dict[str, float] = {}
-    try:
-        with tempfile.TemporaryDirectory() as temporary:
-            folder = Path(temporary)
-            store = folder / "bars.sqlite"
-            options = AlpacaOptions(url_override=fake.url, retry_wait_seconds=0.1)
-            for symbol in pairs:  # filled once: every run then asks only for the last few bars
-                sync_bars(store, symbol, HOUR, start, parse_utc(until), options)
-            shared = (folder, pairs, store, fake, until, args.timeout)
-            runs.append(run_train("serial", *shared, "--workers", "1"))
-            runs.append(run_train("local", *shared, "--workers", "2"))
-            for workers in (1, 2):
-                run, per_task[run.name] = run_on_cluster(workers, *shared)
-                runs.append(run)
-    finally:
-        fake.close()
-    by_name = {run.name: run for run in runs}
-    failed = [run for run in runs if run.exit_code != 0]
-    for run in failed:
-        print(run.output[-3000:])
-    print(
-        f"{len(pairs)} hourly pairs ({', '.join(pairs)}), bars {start:%Y-%m-%d} to {until}, every pair refitted "
-        f"(default hourly backtest plan); fake Alpaca on loopback; {os.cpu_count()} cores, load average {load:.1f} at "
-        f"the start (other work on the machine makes wall times noisy)"
-    )
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        store = folder / "bars.sqlite"
+        options = AlpacaOptions(url_override=fake.url, retry_wait_seconds=0.1)
+        for symbol in pairs:  # filled once: every run then asks only for the last few bars
+            sync_bars(store, symbol, HOUR, TRAIN_START, parse_utc(until), options)
+        shared = (folder, pairs, store, fake, until, timeout)
+        runs.append(run_train("serial", *shared, "--workers", "1"))
+        runs.append(run_train("local", *shared, "--workers", "2"))
+        for workers in (1, 2):
+            run, per_task[run.name] = run_on_cluster(workers, *shared)
+            runs.append(run)
+    return runs, per_task
+
+
+def report_runs(runs: list[Run], reference: str, wall: dict[str, float]) -> dict[str, float]:
+    """Each run's wall time and whether its forecasts are the serial run's (`reference`); the speedups, printed and
+    returned."""
     print(f"{'run':<8} {'wall':>9}  exit  forecasts")
-    reference = by_name["serial"].digest
     for run in runs:
         same = "identical to serial" if run.digest == reference else "DIFFER from serial"
         print(f"{run.name:<8} {run.seconds:7.1f} s  {run.exit_code:>4}  {same}")
-    wall = {run.name: run.seconds for run in runs}
     ratios = {
         "local pool (2 processes) ÷ serial, speedup": wall["serial"] / wall["local"],
         "Dask, 1 worker ÷ serial, speedup (below 1: the cluster's overhead)": wall["serial"] / wall["dask-1"],
@@ -236,25 +218,56 @@ def main() -> int:
     two = ratios["Dask, 2 workers ÷ 1 worker, speedup"]
     verdict = "pass" if two >= TARGET_TWO_WORKERS else "FAIL"
     print(f"  two workers ÷ one: {two:.2f} (target ≥ {TARGET_TWO_WORKERS}): {verdict}")
+    return ratios
+
+
+def report_model(model: dict[str, Any], wall: dict[str, float]) -> None:
+    """The scaling model's inputs, and the wall time it predicts for each number of workers against the measured."""
+    print(
+        f"From the one-worker run's task stream: {model['tasks']} tasks ({model['refits']} backtest refits, "
+        f"median {model['refit_seconds_median']:.2f} s, longest {model['refit_seconds_max']:.2f} s; a pair task's "
+        f"own part up to {model['pair_own_seconds_max']:.1f} s), work W = {model['work_seconds']:.0f} s, "
+        f"critical path {model['critical_path_seconds']:.1f} s, fixed cost outside the fan-out "
+        f"{model['fixed_seconds']:.1f} s, scheduler {1000 * model['scheduler_seconds_per_task']:.1f} ms a task"
+    )
+    print("workers  predicted wall  speedup over 1  measured")
+    one = model["predicted"]["1"]
+    for n in MODEL_WORKERS:
+        predicted = model["predicted"][str(n)]
+        measured = f"{wall[f'dask-{n}']:.1f} s" if f"dask-{n}" in wall else ""
+        print(f"{n:>7}  {predicted:12.1f} s  {one / predicted:14.2f}  {measured:>8}")
+    print(
+        f"  past W / critical path = {model['work_seconds'] / model['critical_path_seconds']:.0f} workers the "
+        "longest pair bounds the wall time: more workers only help with more pairs"
+    )
+
+
+def main() -> int:
+    args = parse_arguments()
+    require_file(args.data, "bench-scale")
+    pairs = list(SCALES)[: args.pairs]
+    until = format_utc(parse_utc(args.until))
+    began = time.perf_counter()
+    load = os.getloadavg()[0]
+    fake = serve_scaled_bars(args.data, SCALES, pairs, until)
+    try:
+        runs, per_task = run_all(pairs, fake, until, args.timeout)
+    finally:
+        fake.close()
+    by_name = {run.name: run for run in runs}
+    failed = [run for run in runs if run.exit_code != 0]
+    for run in failed:
+        print(run.output[-3000:])
+    print(
+        f"{len(pairs)} hourly pairs ({', '.join(pairs)}), bars {TRAIN_START:%Y-%m-%d} to {until}, every pair refitted "
+        f"(default hourly backtest plan); fake Alpaca on loopback; {os.cpu_count()} cores, load average {load:.1f} at "
+        f"the start (other work on the machine makes wall times noisy)"
+    )
+    wall = {run.name: run.seconds for run in runs}
+    ratios = report_runs(runs, by_name["serial"].digest, wall)
     model = model_scaling(by_name["dask-1"], per_task["dask-1"]) if not failed else None
     if model:
-        print(
-            f"From the one-worker run's task stream: {model['tasks']} tasks ({model['refits']} backtest refits, "
-            f"median {model['refit_seconds_median']:.2f} s, longest {model['refit_seconds_max']:.2f} s; a pair task's "
-            f"own part up to {model['pair_own_seconds_max']:.1f} s), work W = {model['work_seconds']:.0f} s, "
-            f"critical path {model['critical_path_seconds']:.1f} s, fixed cost outside the fan-out "
-            f"{model['fixed_seconds']:.1f} s, scheduler {1000 * model['scheduler_seconds_per_task']:.1f} ms a task"
-        )
-        print("workers  predicted wall  speedup over 1  measured")
-        one = model["predicted"]["1"]
-        for n in MODEL_WORKERS:
-            predicted = model["predicted"][str(n)]
-            measured = f"{wall[f'dask-{n}']:.1f} s" if f"dask-{n}" in wall else ""
-            print(f"{n:>7}  {predicted:12.1f} s  {one / predicted:14.2f}  {measured:>8}")
-        print(
-            f"  past W / critical path = {model['work_seconds'] / model['critical_path_seconds']:.0f} workers the "
-            "longest pair bounds the wall time: more workers only help with more pairs"
-        )
+        report_model(model, wall)
     elapsed = time.perf_counter() - began
     print(f"bench-scale took {elapsed:.0f} s")
     if args.json:

@@ -22,117 +22,69 @@ import dataclasses
 import json
 import os
 import random
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from cryptopredict.core.dates import format_utc, naive_utc, parse_utc
+from benchmarks.baseline import measure_baseline, serve_baseline
+from benchmarks.harness import ROOT, free_port, prepare_model, require_file, rss_mb, start_server, stop
+from benchmarks.wrk import measure_with_wrk
+from cryptopredict.core.artifact import (
+    Artifact,
+    load_artifact,
+    pair_files,
+    pair_name,
+    read_verified_files,
+    write_artifact,
+)
+from cryptopredict.core.dates import format_utc, parse_utc
+from cryptopredict.core.forecast import ForecastTable
 from cryptopredict.core.timeframe import HOUR
+from cryptopredict.core.track import TrackRecord
 from cryptopredict.training.bars import HOURLY_BTC_USD
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 MB = 1024 * 1024
 DEFAULT_UNTIL = "2025-10-01T06:00:00Z"  # a six-hourly run's instant, with years of bars before it
 PAIRS_SERVED = 10
 FUTURE_HOURS = 30 * 24  # requests ask for hours up to 30 days past the last bar, where traffic concentrates
 FUTURE_SHARE = 0.7  # the rest ask for hours in the table's past
+Row = dict[str, object]  # one figure against its target, as printed and written
 
 
-def require_file(path: Path, tool: str, what: str = "hourly BTC/USD bars") -> None:
-    """Stop a benchmark or rehearsal whose input is missing: exit 2 with one line naming it, never a quiet pass."""
-    if not Path(path).is_file():
-        print(f"{tool}: missing input: {path} ({what}) not found", file=sys.stderr)
-        raise SystemExit(2)
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """The widened artifact the server loads, its sizes, and the wrk scripts that ask it."""
+
+    model_dir: Path
+    pairs: list[str]
+    artifact: Artifact
+    manifest_share: float  # bytes of the manifest each pair carries
+    pair_mb: dict[str, float]
+    btc_files: dict[str, float]  # kB of each of BTC/USD's files, by kind
+    artifact_mb: float
+    instants: list[str]
+    bitcoin_script: Path
+    pairs_script: Path
+    health_script: Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """What the server did: cold starts (s), each load phase's wrk figures, and its resident memory (MB)."""
 
-
-def status_of(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(response.status)
-    except OSError:
-        return 0
-
-
-def start_server(
-    command: list[str], env: dict[str, str], probe: str, log: Path, timeout: float = 60
-) -> tuple[subprocess.Popen[bytes], float]:
-    """Start a server, its output going to `log` (never to an unread pipe, which blocks it when full),
-    and return it with the seconds until `probe` first answered 200."""
-    began = time.perf_counter()
-    with open(log, "ab") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
-    while time.perf_counter() - began < timeout:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
-        if status_of(probe) == 200:
-            return process, time.perf_counter() - began
-        time.sleep(0.005)
-    process.kill()
-    raise SystemExit(f"server did not answer {probe} within {timeout} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
-def run_wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> str:
-    """Run wrk on loopback for `seconds` (it stops by itself) and return what it printed."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s"]
-    if script:
-        command += ["-s", str(script)]
-    return subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 60).stdout
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    """Requests/s, request count, socket errors, non-2xx answers and latency percentiles (ms) from wrk's output."""
-    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-    def latency(percent: str) -> float:
-        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()  # type: ignore[union-attr]
-        return float(value) * units[unit]
-
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
-        "p50_ms": latency("50"),
-        "p99_ms": latency("99"),
-        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
-
-
-def wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> dict[str, float]:
-    return parse_wrk(run_wrk(url, seconds, connections, script))
+    cold: list[float]
+    health: dict[str, float]
+    bitcoin: dict[str, float]
+    predict: dict[str, float]
+    first_half: dict[str, float]
+    second_half: dict[str, float]
+    rss_start: float
+    rss_mid: float
+    rss_end: float
 
 
 def hourly_instants(first_epoch: int, last_bar: int, count: int = 5_000, seed: int = 13) -> list[str]:
@@ -160,18 +112,6 @@ def dates_script(folder: Path, instants: Sequence[str], routes: Sequence[str], n
     return path
 
 
-def prepare_model(model_dir: Path | None, work: Path, train_args: Sequence[str] = ()) -> Path:
-    """A model in `work` to serve: a copy of `model_dir` (which is never changed), or one trained by train.py with
-    `train_args` (by default on the embedded history)."""
-    target = work / "model"
-    if model_dir is None:
-        subprocess.run([sys.executable, "train.py", "--model-dir", str(target), *train_args], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-    else:
-        shutil.copytree(model_dir, target)
-    return target
-
-
 def hourly_train_args(data: Path, until: str) -> list[str]:
     """train.py's options for one hourly BTC/USD model on the CSV's bars up to `until`, with the default hourly
     backtest plan and horizon."""
@@ -185,10 +125,6 @@ EXTRA_SYMBOLS = [
 
 def widen_artifact(model_dir: Path, count: int) -> list[str]:
     """Republish the artifact with `count` pairs: the trained ones plus relabelled copies of them."""
-    from cryptopredict.core.artifact import pair_files, read_verified_files, write_artifact
-    from cryptopredict.core.forecast import ForecastTable
-    from cryptopredict.core.track import TrackRecord
-
     manifest, contents = read_verified_files(model_dir)
     cards, files = dict(manifest["pairs"]), dict(contents)
     trained = list(cards)
@@ -219,39 +155,6 @@ def installed_size(requirements: Path) -> float:
         return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) / MB
 
 
-def serve_baseline(port: int, data: Path, until: str) -> None:
-    """The original design: plain Prophet on the hourly closes (the same fit window as the served model), one
-    predict (with interval sampling) per request."""
-    import logging
-
-    import pandas as pd
-    import waitress
-    from flask import Flask, jsonify, request
-    from prophet import Prophet
-
-    from cryptopredict.training.bars import read_csv_bars
-
-    logging.getLogger("cmdstanpy").disabled = True
-    end = naive_utc(parse_utc(until))
-    bars = read_csv_bars(data)
-    bars = bars[(bars["ds"] < end) & (bars["ds"] >= end - pd.Timedelta(days=HOUR.fit_window_days))]
-    model = Prophet(interval_width=0.8).fit(bars.rename(columns={"close": "y"})[["ds", "y"]])
-    app = Flask("baseline")
-
-    @app.get("/bitcoin")
-    def predict() -> object:
-        moment = naive_utc(parse_utc(request.args["date"]))  # Prophet refuses time-zone-aware dates
-        frame = model.predict(pd.DataFrame({"ds": [moment]}))
-        row = frame.iloc[0]
-        return jsonify(prediction=row["yhat"], prediction_low=row["yhat_lower"], prediction_high=row["yhat_upper"])
-
-    @app.get("/health")
-    def health() -> object:
-        return jsonify(status="ok")
-
-    waitress.serve(app, host="127.0.0.1", port=port, threads=8)
-
-
 def until_instant(text: str) -> str:
     """--until as train.py will read it: checked here, passed on as given."""
     try:
@@ -261,11 +164,11 @@ def until_instant(text: str) -> str:
     return text
 
 
-def row(name: str, value: float, target: str, ok: bool, unit: str = "") -> dict[str, object]:
+def row(name: str, value: float, target: str, ok: bool, unit: str = "") -> Row:
     return {"figure": name, "value": round(value, 3), "unit": unit, "target": target, "pass": ok}
 
 
-def main() -> int:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--data",
@@ -288,105 +191,92 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default: 16)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve_baseline:
-        serve_baseline(args.serve_baseline, args.data, args.until)
-        return 0
-    require_file(args.data, "bench")
-    if not shutil.which("wrk"):
-        raise SystemExit("bench: wrk is not installed (Debian: apt-get install wrk)")
+    return parser.parse_args()
 
-    from cryptopredict.core.artifact import load_artifact, pair_files, pair_name
 
-    load = os.getloadavg()[0]  # printed with the figures: other work on the machine makes them noisy
-    work = Path(tempfile.mkdtemp(prefix="bench-"))
-    try:
-        model_dir = prepare_model(args.model_dir, work, hourly_train_args(args.data, args.until))
-        pairs = widen_artifact(model_dir, PAIRS_SERVED)
-        artifact = load_artifact(model_dir)
-        btc = artifact.pairs["BTC/USD"]
-        table = btc.forecast
-        sizes = {name: entry["bytes"] for name, entry in artifact.manifest["files"].items()}
-        manifest_share = (model_dir / "manifest.json").stat().st_size / len(pairs)
-        pair_mb = {s: (sum(sizes[n] for n in pair_files(s).all()) + manifest_share) / MB for s in pairs}
-        btc_files = {name.split(".")[1]: sizes[name] / 1000 for name in pair_files("BTC/USD").all()}
-        artifact_mb = (sum(sizes.values()) + manifest_share * len(pairs)) / MB
-        instants = hourly_instants(table.start, table.last_bar)
-        script = dates_script(work, instants, ["/bitcoin"], "bitcoin")
-        routes = [f"/predict/{pair_name(symbol)}" for symbol in pairs]
-        pairs_script = dates_script(work, instants, routes, "pairs")
+def prepare_served(args: argparse.Namespace, work: Path) -> Served:
+    """The model trained (or copied) into `work` and widened to PAIRS_SERVED pairs, its sizes, and the wrk scripts."""
+    model_dir = prepare_model(args.model_dir, work, hourly_train_args(args.data, args.until))
+    pairs = widen_artifact(model_dir, PAIRS_SERVED)
+    artifact = load_artifact(model_dir)
+    table = artifact.pairs["BTC/USD"].forecast
+    sizes = {name: entry["bytes"] for name, entry in artifact.manifest["files"].items()}
+    manifest_share = (model_dir / "manifest.json").stat().st_size / len(pairs)
+    instants = hourly_instants(table.start, table.last_bar)
+    routes = [f"/predict/{pair_name(symbol)}" for symbol in pairs]
+    return Served(
+        model_dir=model_dir,
+        pairs=pairs,
+        artifact=artifact,
+        manifest_share=manifest_share,
+        pair_mb={s: (sum(sizes[n] for n in pair_files(s).all()) + manifest_share) / MB for s in pairs},
+        btc_files={name.split(".")[1]: sizes[name] / 1000 for name in pair_files("BTC/USD").all()},
+        artifact_mb=(sum(sizes.values()) + manifest_share * len(pairs)) / MB,
+        instants=instants,
+        bitcoin_script=dates_script(work, instants, ["/bitcoin"], "bitcoin"),
+        pairs_script=dates_script(work, instants, routes, "pairs"),
         # /health through the same kind of Lua script: wrk's per-request Lua call costs CPU on this 2-core machine
         # that the server then lacks, and the ratios must compare the server's work, not the client's.
-        health_script = dates_script(work, instants, ["/health"], "health")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": str(port), "HOST": "127.0.0.1"}
-        probe = f"{base}/bitcoin?date={format_utc(table.last_bar)}"
+        health_script=dates_script(work, instants, ["/health"], "health"),
+    )
 
-        cold = []
-        for _ in range(5):
-            process, seconds = start_server([sys.executable, "api.py"], env, probe, work / "api.log")
-            cold.append(seconds)
-            stop(process)
-        process, _ = start_server([sys.executable, "api.py"], env, probe, work / "api.log")
-        try:
-            health = wrk(base, args.seconds, args.connections, health_script)
-            bitcoin = wrk(base, args.seconds, args.connections, script)
-            predict = wrk(base, args.seconds, args.connections, pairs_script)
-            # Memory: 50,000 requests across the ten pairs in two halves; growth is judged on the second half.
-            rss_start = rss_mb(process.pid)
-            if bitcoin["requests"] == 0 or predict["non_2xx"] or bitcoin["non_2xx"]:
-                raise SystemExit(f"bench: errors under load:\n{(work / 'api.log').read_text()[-2000:]}")
-            half = min(25_000 / predict["rps"] + 1, 120)
-            first_half = wrk(base, half, args.connections, pairs_script)
-            rss_mid = rss_mb(process.pid)
-            second_half = wrk(base, half, args.connections, pairs_script)
-            rss_end = rss_mb(process.pid)
-        finally:
-            stop(process)
 
-        baseline_port = free_port()
-        baseline, _ = start_server(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.serving",
-                "--serve-baseline",
-                str(baseline_port),
-                "--data",
-                str(args.data),
-                "--until",
-                args.until,
-            ],
-            os.environ.copy(),
-            f"http://127.0.0.1:{baseline_port}/health",
-            work / "baseline.log",
-            timeout=120,
-        )
-        try:
-            original = wrk(f"http://127.0.0.1:{baseline_port}", args.seconds, args.connections, script)
-        finally:
-            stop(baseline)
-        static = ROOT / "cryptopredict" / "serving" / "static"  # plotly.js for the chart page counts too
-        footprint = (
-            installed_size(ROOT / "requirements-api.txt")
-            + sum(f.stat().st_size for f in static.rglob("*") if f.is_file()) / MB
-        )
+def measure_server(served: Served, args: argparse.Namespace, work: Path) -> Measured:
+    """Five cold starts, then /health, /bitcoin and /predict/{pair} under wrk, and memory over 50,000 requests."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MODEL_DIR": str(served.model_dir), "PORT": str(port), "HOST": "127.0.0.1"}
+    probe = f"{base}/bitcoin?date={format_utc(served.artifact.pairs['BTC/USD'].forecast.last_bar)}"
+
+    cold = []
+    for _ in range(5):
+        process, seconds = start_server([sys.executable, "api.py"], env, probe, work / "api.log")
+        cold.append(seconds)
+        stop(process)
+    process, _ = start_server([sys.executable, "api.py"], env, probe, work / "api.log")
+    try:
+        health = measure_with_wrk(base, args.seconds, args.connections, served.health_script)
+        bitcoin = measure_with_wrk(base, args.seconds, args.connections, served.bitcoin_script)
+        predict = measure_with_wrk(base, args.seconds, args.connections, served.pairs_script)
+        # Memory: 50,000 requests across the ten pairs in two halves; growth is judged on the second half.
+        rss_start = rss_mb(process.pid)
+        if bitcoin["requests"] == 0 or predict["non_2xx"] or bitcoin["non_2xx"]:
+            raise SystemExit(f"bench: errors under load:\n{(work / 'api.log').read_text()[-2000:]}")
+        half = min(25_000 / predict["rps"] + 1, 120)
+        first_half = measure_with_wrk(base, half, args.connections, served.pairs_script)
+        rss_mid = rss_mb(process.pid)
+        second_half = measure_with_wrk(base, half, args.connections, served.pairs_script)
+        rss_end = rss_mb(process.pid)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        stop(process)
+    return Measured(cold, health, bitcoin, predict, first_half, second_half, rss_start, rss_mid, rss_end)
 
-    requests_total = first_half["requests"] + second_half["requests"]
-    growth = rss_end - rss_mid
+
+def measure_footprint() -> float:
+    """MB of the serving dependencies as pip installs them, plus the static files."""
+    static = ROOT / "cryptopredict" / "serving" / "static"  # plotly.js for the chart page counts too
+    return (
+        installed_size(ROOT / "requirements-api.txt")
+        + sum(f.stat().st_size for f in static.rglob("*") if f.is_file()) / MB
+    )
+
+
+def figure_rows(served: Served, measured: Measured, original: dict[str, float], footprint: float) -> list[Row]:
+    """Each figure against its target."""
+    health, bitcoin, predict = measured.health, measured.bitcoin, measured.predict
+    requests_total = measured.first_half["requests"] + measured.second_half["requests"]
+    growth = measured.rss_end - measured.rss_mid
     vs_health = bitcoin["rps"] / health["rps"]
     pairs_vs_health = predict["rps"] / health["rps"]
     vs_original = bitcoin["rps"] / original["rps"]
     p99_ratio = bitcoin["p99_ms"] / health["p99_ms"]
     pairs_p99_ratio = predict["p99_ms"] / health["p99_ms"]
-    cold_start = statistics.median(cold)
-    largest_pair = max(pair_mb.values())
-    timeframes = {pair.card["timeframe"] for pair in artifact.pairs.values()}
+    cold_start = statistics.median(measured.cold)
+    largest_pair = max(served.pair_mb.values())
+    timeframes = {pair.card["timeframe"] for pair in served.artifact.pairs.values()}
     hourly = "hourly" if timeframes == {HOUR.name} else "/".join(sorted(timeframes))
-    rows = [
+    rss_end = measured.rss_end
+    return [
         row("/bitcoin req/s ÷ /health req/s", vs_health, "≥ 0.80", vs_health >= 0.8),
         row("/predict/{pair} over 10 pairs req/s ÷ /health req/s", pairs_vs_health, "≥ 0.80", pairs_vs_health >= 0.8),
         row("/bitcoin req/s ÷ original Prophet path", vs_original, "≥ 30", vs_original >= 30),
@@ -395,7 +285,7 @@ def main() -> int:
         row("cold start to first /bitcoin 200 (median of 5)", cold_start, "≤ 0.5", cold_start <= 0.5, "s"),
         row("serving dependencies (pip install --target) + static files", footprint, "≤ 30", footprint <= 30, "MB"),
         row(
-            f"RSS after {requests_total:,} /predict requests, {len(pairs)} {hourly} pairs loaded",
+            f"RSS after {requests_total:,} /predict requests, {len(served.pairs)} {hourly} pairs loaded",
             rss_end,
             "≤ 80",
             rss_end <= 80 and requests_total >= 50_000,
@@ -404,43 +294,78 @@ def main() -> int:
         row("RSS growth over the last half", growth, "none (≤ 0.25 noise)", growth <= 0.25, "MB"),
         row(f"artifact per {hourly} pair (largest, manifest shared)", largest_pair, "≤ 1", largest_pair <= 1, "MB"),
     ]
+
+
+def print_rows(rows: list[Row]) -> None:
     width = max(len(str(r["figure"])) for r in rows)
     print(f"{'figure':<{width}}  {'measured':>10}  {'target':>16}  result")
     for r in rows:
         value = f"{r['value']:.3f} {r['unit']}".strip()
         print(f"{r['figure']:<{width}}  {value:>10}  {r['target']:>16}  {'pass' if r['pass'] else 'FAIL'}")
+
+
+def print_details(
+    served: Served, measured: Measured, original: dict[str, float], args: argparse.Namespace, load: float
+) -> None:
+    """The model, the artifact, the requests and the raw load figures behind the rows."""
+    btc = served.artifact.pairs["BTC/USD"]
+    table = btc.forecast
+    health, bitcoin, predict = measured.health, measured.bitcoin, measured.predict
     print(
         f"\nmodel: BTC/USD {btc.card['timeframe']} bars to {btc.card['last_bar']}, fitted on {btc.card['rows']} bars, "
         f"table {format_utc(table.start)} to {format_utc(table.end)} ({len(table.prediction):,} rows), "
         f"{btc.card['backtest']['refits']} backtest refits, gate {'passed' if btc.card['gate']['passed'] else 'FAILED'}"
     )
     print(
-        f"artifact: {len(pairs)} pairs, {artifact_mb:.2f} MB; per pair {largest_pair:.3f} MB (BTC/USD: "
-        + ", ".join(f"{kind} {kb:.0f} kB" for kind, kb in btc_files.items())
-        + f", manifest share {manifest_share / 1000:.1f} kB)"
+        f"artifact: {len(served.pairs)} pairs, {served.artifact_mb:.2f} MB; per pair "
+        f"{max(served.pair_mb.values()):.3f} MB (BTC/USD: "
+        + ", ".join(f"{kind} {kb:.0f} kB" for kind, kb in served.btc_files.items())
+        + f", manifest share {served.manifest_share / 1000:.1f} kB)"
     )
     print(
-        f"requests: {len(instants):,} instants on the hour, {FUTURE_SHARE:.0%} within {FUTURE_HOURS} h after the "
-        f"last bar, the rest back to the table's first bar"
+        f"requests: {len(served.instants):,} instants on the hour, {FUTURE_SHARE:.0%} within {FUTURE_HOURS} h after "
+        f"the last bar, the rest back to the table's first bar"
     )
     print(
         f"/health {health['rps']:.0f} req/s p50 {health['p50_ms']:.2f} ms p99 {health['p99_ms']:.2f} ms; "
         f"/bitcoin {bitcoin['rps']:.0f} req/s p50 {bitcoin['p50_ms']:.2f} ms p99 {bitcoin['p99_ms']:.2f} ms; "
         f"/predict {predict['rps']:.0f} req/s p50 {predict['p50_ms']:.2f} ms p99 {predict['p99_ms']:.2f} ms; "
         f"original {original['rps']:.1f} req/s p99 {original['p99_ms']:.0f} ms; "
-        f"RSS {rss_start:.1f} → {rss_mid:.1f} → {rss_end:.1f} MB; "
+        f"RSS {measured.rss_start:.1f} → {measured.rss_mid:.1f} → {measured.rss_end:.1f} MB; "
         f"{args.connections} connections, {args.seconds:.0f} s a phase; {os.cpu_count()} cores, load average "
         f"{load:.1f} at the start"
     )
+
+
+def main() -> int:
+    args = parse_arguments()
+    if args.serve_baseline:
+        serve_baseline(args.serve_baseline, args.data, args.until)
+        return 0
+    require_file(args.data, "bench")
+    if not shutil.which("wrk"):
+        raise SystemExit("bench: wrk is not installed (Debian: apt-get install wrk)")
+    load = os.getloadavg()[0]  # printed with the figures: other work on the machine makes them noisy
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        served = prepare_served(args, work)
+        measured = measure_server(served, args, work)
+        original = measure_baseline(args, served.bitcoin_script, work)
+        footprint = measure_footprint()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = figure_rows(served, measured, original, footprint)
+    print_rows(rows)
+    print_details(served, measured, original, args, load)
     if args.json:
         raw = {
-            "health": health,
-            "bitcoin": bitcoin,
-            "predict": predict,
+            "health": measured.health,
+            "bitcoin": measured.bitcoin,
+            "predict": measured.predict,
             "original": original,
-            "cold_start_s": cold,
-            "artifact_mb": artifact_mb,
-            "pair_mb": pair_mb,
+            "cold_start_s": measured.cold,
+            "artifact_mb": served.artifact_mb,
+            "pair_mb": served.pair_mb,
             "until": args.until,
         }
         args.json.write_text(json.dumps({"rows": rows, "raw": raw}, indent=2))

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.serving import free_port, parse_wrk, prepare_model, rss_mb, run_wrk, start_server, stop
+from benchmarks.harness import free_port, prepare_model, rss_mb, start_server, stop
+from benchmarks.wrk import parse_wrk, run_wrk
 
 # One round of the mix: half valid dates across the model's range, half every kind of bad input.
 INVALID = [

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.serving import require_file
+from benchmarks.harness import require_file
 from cryptopredict.core.artifact import load_artifact
 from cryptopredict.core.timeframe import HOUR
 from cryptopredict.core.track import KEEP_DAYS, DriftRules, Run, TrackRecord, empty_record, format_summary, verdict_line

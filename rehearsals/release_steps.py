@@ -46,8 +46,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pairs import scaled
-from benchmarks.serving import free_port, require_file
+from benchmarks.harness import free_port, require_file
+from benchmarks.market import scaled
 from cryptopredict.core.dates import format_utc, parse_utc
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from rehearsals.release_scenarios import rehearse

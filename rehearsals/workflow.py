@@ -43,7 +43,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.serving import free_port, require_file
+from benchmarks.harness import free_port, require_file
 from cryptopredict.core.dates import format_utc
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from rehearsals.release_steps import BASE_IMAGE, PAIR_SERIES, REPOSITORY, Rehearsal, docker_out

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 # The release steps' rule for what must match and their docker call, and the benchmarks' free port.
-from benchmarks.serving import free_port
+from benchmarks.harness import free_port
 from release.common import docker, repository_of
 from tests.fakes.loopback import LoopbackServer, QuietHandler, forward, send_answer, send_json
 
