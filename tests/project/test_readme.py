@@ -1,11 +1,13 @@
-"""README.md's curl examples are what the code answers: each command asked of the app `make serve` would build (the
-embedded history, trained with the default settings), its answer compared with the printed output field by field."""
+"""The documentation is what the code answers: each curl example of README.md and docs/api.md asked of the app
+`make serve` would build (the embedded history, trained with the default settings), its answer compared with the
+printed output field by field; and every relative link of the README, CONTRIBUTING.md and docs/ leads to a file."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,12 @@ from cryptopredict.training.pipeline import TrainSettings, train
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
+# The pages whose curl examples are checked against the app.
+EXAMPLE_PAGES = [README, ROOT / "docs" / "api.md"]
+# The pages whose relative links must lead to a file of the repository (and a heading, when they name one).
+LINKING_PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+# [text](target): the target up to a space or the closing parenthesis.
+LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
 # `$ curl -s 'http://localhost:8080/…'` (or unquoted), an optional comment; its output is the next line.
 COMMAND = re.compile(r"^\$ curl -s '?http://localhost:8080(?P<target>/[^'\s]*)'?(?:\s+#.*)?$")
 ELIDED = "…"  # the README's "more fields or items follow", for brevity
@@ -79,6 +87,8 @@ def mismatches(expected: Any, actual: Any, where: str, versions: dict[str, str])
         ok = isinstance(expected, str) and INSTANT.fullmatch(expected) and INSTANT.fullmatch(str(actual))
         return [] if ok else [f"{where}: {expected!r} and {actual!r} are not both instants"]
     if field in AGES:
+        if expected is None or actual is None:  # /ready's largest age among live pairs: none without one
+            return [] if expected is actual else [f"{where}: the README shows {expected!r}, the app answers {actual!r}"]
         ok = isinstance(expected, int) and isinstance(actual, int) and min(expected, actual) >= 0
         return [] if ok else [f"{where}: {expected!r} and {actual!r} are not both ages in seconds"]
     if field == "message" and isinstance(expected, str) and isinstance(actual, str):
@@ -103,10 +113,19 @@ def test_the_readme_has_the_examples_this_test_checks() -> None:
     assert {"/bitcoin", "/predict/ETH-USD", "/predict/XRP-USD", "/pairs", "/health"} <= set(targets), targets
 
 
-def test_every_readme_curl_example_is_what_the_app_answers(served: FlaskClient) -> None:
+def test_the_api_page_has_examples_of_levels_forecasts_and_readiness() -> None:
+    found = examples((ROOT / "docs" / "api.md").read_text())
+    targets = {example.target.split("?")[0] for example in found}
+    assert {"/bitcoin", "/bitcoin/forecast", "/pairs/BTC-USD/track-record", "/ready"} <= targets, targets
+    assert any("level=" in example.target for example in found)
+
+
+@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=[page.name for page in EXAMPLE_PAGES])
+def test_every_curl_example_is_what_the_app_answers(page: Path, served: FlaskClient) -> None:
     versions: dict[str, str] = {}
     problems = []
-    for example in examples(README.read_text()):
+    name = page.relative_to(ROOT)
+    for example in examples(page.read_text()):
         response = served.get(example.target)
         actual = response.get_json()
         expected = parse_elided(example.output)
@@ -114,7 +133,7 @@ def test_every_readme_curl_example_is_what_the_app_answers(served: FlaskClient) 
             assert expected["code"] == response.status_code, example
         else:
             assert response.status_code == 200, (example, actual)
-        problems += mismatches(expected, actual, f"README.md:{example.line} {example.target}", versions)
+        problems += mismatches(expected, actual, f"{name}:{example.line} {example.target}", versions)
     assert not problems, "\n".join(problems)
 
 
@@ -142,3 +161,53 @@ def test_the_comparison_catches_a_wrong_example() -> None:
 def test_commands_are_read_quoted_or_not_with_their_comment() -> None:
     text = "$ curl -s http://localhost:8080/health\n{}\n$ curl -s 'http://localhost:8080/b?d=1'   # why\n[]"
     assert examples(text) == [Example(1, "/health", "{}"), Example(3, "/b?d=1", "[]")]
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor as GitHub writes it: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors of a markdown page's headings (outside code blocks)."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.S | re.M)
+    return {slug(match[1]) for match in re.finditer(r"^#+ (.+)$", text, flags=re.M)}
+
+
+def broken_links(page: Path, text: str) -> list[str]:
+    """The relative links in a page's text that lead to no file of the repository, or to no heading of it named."""
+    broken = []
+    for match in LINK.finditer(re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)):
+        target = match["target"]
+        if re.match(r"[a-z]+:", target):
+            continue  # a URL, not a repository path
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.is_relative_to(ROOT) or not file.exists():
+            broken.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
+        elif anchor and file.suffix == ".md" and anchor not in anchors(file):
+            broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    return broken
+
+
+def test_every_relative_link_of_the_documentation_leads_to_a_file() -> None:
+    pages = {page.name for page in LINKING_PAGES}
+    assert {"README.md", "CONTRIBUTING.md", "api.md", "operations.md", "training.md", "deployment.md"} <= pages, pages
+    assert [problem for page in LINKING_PAGES for problem in broken_links(page, page.read_text())] == []
+
+
+def test_the_link_check_sees_a_missing_file_and_a_missing_heading() -> None:
+    assert (
+        slug("Fresh forecasts: refit weekly, re-anchor every run") == "fresh-forecasts-refit-weekly-re-anchor-every-run"
+    )
+    up = "../"  # written apart, so that the guard against paths leaving the tree does not read it as one
+    text = (
+        f"[ok](training.md#options), [up]({up}README.md), [url](https://example.org/x), [self](#routes),\n"
+        f"[gone](no-such-page.md), [out]({up}{up}elsewhere/README.md), [heading](training.md#no-such-heading)\n"
+        "```\n[in a code block](not-checked.md)\n```"
+    )
+    assert broken_links(ROOT / "docs" / "api.md", text) == [
+        "docs/api.md: no-such-page.md (no such file)",
+        f"docs/api.md: {up}{up}elsewhere/README.md (no such file)",
+        "docs/api.md: training.md#no-such-heading (no such heading)",
+    ]
