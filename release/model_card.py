@@ -9,9 +9,8 @@ from typing import Any
 
 from cryptopredict.core.artifact import pair_files
 from cryptopredict.core.dates import parse_utc
-from cryptopredict.core.manifest import Backtest, Gate, Manifest, ModelDescription, PairCard, RunOutcome, Source
 from cryptopredict.core.timeframe import timeframe_of
-from cryptopredict.core.track import Drift, TrackRecord, TrackSummary, format_summary_markdown, verdict_line
+from cryptopredict.core.track import TrackRecord, format_summary_markdown, verdict_line
 from cryptopredict.training.card import format_markdown
 
 
@@ -22,25 +21,25 @@ def span(seconds: float) -> str:
 
 def describe(card: dict[str, Any]) -> str:
     """What the run did for one pair, on which bars, and how old its newest price was when it ran."""
-    timeframe = timeframe_of(card[PairCard.timeframe])
-    fitted_at, last_bar, until = card[PairCard.fitted_at], card[PairCard.last_bar], card[PairCard.trained_until]
-    fit = f"{card[PairCard.rows]} bars, {card[PairCard.first_bar]} to {card[PairCard.fit_last_bar]}"
-    if card[PairCard.update] == "reanchor":
+    timeframe = timeframe_of(card["timeframe"])
+    fitted_at, last_bar, until = card["fitted_at"], card["last_bar"], card["trained_until"]
+    fit = f"{card['rows']} bars, {card['first_bar']} to {card['fit_last_bar']}"
+    if card["update"] == "reanchor":
         update = f"Re-anchored the Prophet fit of {fitted_at} ({fit}) at the newest close"
     else:
         update = f"Refitted at {fitted_at} on {fit}"
     last_close = timeframe.closes_at(parse_utc(last_bar).timestamp())
     data_age = parse_utc(until).timestamp() - last_close
-    source = card[PairCard.source][Source.kind]
+    source = card["source"]["kind"]
     if source != "alpaca":
         source += " (historical data, not kept current)"
-    backtest = card[PairCard.backtest]
+    backtest = card["backtest"]
     return (
         f"{update}. Timeframe {timeframe.name}; newest bar {last_bar}, whose close was {span(data_age)} old "
-        f"at the run's cut-off {until}; data: {source}. Commit `{card[PairCard.git_commit]}`; "
-        f"damping {card[PairCard.model][ModelDescription.damping]}; "
-        f"gate {'passed' if card[PairCard.gate][Gate.passed] else 'FAILED'}; "
-        f"backtest {backtest[Backtest.refits]} refits, {backtest[Backtest.origins]} origins."
+        f"at the run's cut-off {until}; data: {source}. Commit `{card['git_commit']}`; "
+        f"damping {card['model']['damping']}; "
+        f"gate {'passed' if card['gate']['passed'] else 'FAILED'}; "
+        f"backtest {backtest['refits']} refits, {backtest['origins']} origins."
     )
 
 
@@ -52,10 +51,10 @@ def track_record(model_dir: Path, symbol: str) -> str:
     except (OSError, ValueError) as exc:
         return f"Track record: cannot be read ({exc})."
     verdict = verdict_line(summary).split(": ", 1)[1]  # without the symbol: the heading names it
-    if summary[TrackSummary.drift][Drift.degraded]:
+    if summary["drift"]["degraded"]:
         verdict = "**DEGRADED**" + verdict.removeprefix("degraded")
     return (
-        f"Track record (served forecasts against actual closes, since {summary[TrackSummary.first_date]}): "
+        f"Track record (served forecasts against actual closes, since {summary['first_date']}): "
         f"{verdict}.\n\n{format_summary_markdown(summary)}"
     )
 
@@ -63,19 +62,19 @@ def track_record(model_dir: Path, symbol: str) -> str:
 def render_cards(manifest_path: Path) -> str:
     """The artifact's cards as Markdown: what the run did, then each pair's card and track record."""
     manifest = json.loads(manifest_path.read_text())
-    run, pairs = manifest[Manifest.run], manifest[Manifest.pairs]
-    lines = [f"## Artifact {manifest[Manifest.model_version]}: {', '.join(pairs)}\n"]
-    lines.append(f"Updated: {', '.join(run[RunOutcome.updated]) or 'none'}.")
-    if run[RunOutcome.unchanged]:
-        lines.append(f"Unchanged (no new bars, no refit due): {', '.join(run[RunOutcome.unchanged])}.")
-    fates = (("Kept its previous model", RunOutcome.kept), ("Left out (no previous model)", RunOutcome.dropped))
+    run, pairs = manifest["run"], manifest["pairs"]
+    lines = [f"## Artifact {manifest['model_version']}: {', '.join(pairs)}\n"]
+    lines.append(f"Updated: {', '.join(run['updated']) or 'none'}.")
+    if run["unchanged"]:
+        lines.append(f"Unchanged (no new bars, no refit due): {', '.join(run['unchanged'])}.")
+    fates = (("Kept its previous model", "kept"), ("Left out (no previous model)", "dropped"))
     for fate, outcome in fates:
         for symbol, reason in run[outcome].items():
             lines.append(f"\n**{symbol}: {fate}**: {reason}")
     for symbol, card in pairs.items():
-        lines.append(f"\n### {symbol} {card[PairCard.timeframe]}: model {card[PairCard.model_version]}\n")
+        lines.append(f"\n### {symbol} {card['timeframe']}: model {card['model_version']}\n")
         lines.append(describe(card) + "\n")
-        lines.append(format_markdown(card[PairCard.backtest][Backtest.horizons]))
+        lines.append(format_markdown(card["backtest"]["horizons"]))
         lines.append("\n" + track_record(manifest_path.parent, symbol))
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from cryptopredict.core.artifact import ArtifactError, pair_files, read_verified_files
-from cryptopredict.core.manifest import Manifest
 from cryptopredict.core.track import TrackRecord, format_summary, verdict_line
 
 EXIT_DEGRADED = 1
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest, files = read_verified_files(model_dir)
         records = {}
-        for symbol in manifest[Manifest.pairs]:
+        for symbol in manifest["pairs"]:
             name = pair_files(symbol).record
             if name not in files:
                 raise ArtifactError(f"{model_dir / name} is missing: the artifact has no track record for {symbol}")

@@ -24,7 +24,7 @@ from typing import Any
 from cryptopredict.core.dates import parse_utc
 from cryptopredict.core.files import fsync_dir, write_synced
 from cryptopredict.core.forecast import ForecastTable
-from cryptopredict.core.manifest import FORMAT, Manifest, PairCard, Source, check_manifest
+from cryptopredict.core.manifest import FORMAT, check_manifest
 from cryptopredict.core.timeframe import Timeframe, timeframe_of
 from cryptopredict.core.track import TrackRecord
 
@@ -81,11 +81,11 @@ class PairModel:
 
     @property
     def version(self) -> str:
-        return str(self.card[PairCard.model_version])
+        return str(self.card["model_version"])
 
     @property
     def trained_at(self) -> float:
-        return parse_utc(self.card[PairCard.trained_at]).timestamp()
+        return parse_utc(self.card["trained_at"]).timestamp()
 
     def age_seconds(self) -> float:
         return time.time() - self.trained_at
@@ -97,7 +97,7 @@ class PairModel:
     @property
     def source_kind(self) -> str:
         """Where the bars came from: "alpaca" (live), "embedded" (the history in this repo) or "csv"."""
-        return str(self.card[PairCard.source][Source.kind])
+        return str(self.card["source"]["kind"])
 
     @property
     def live(self) -> bool:
@@ -122,7 +122,7 @@ class Artifact:
     @property
     def version(self) -> str:
         """The artifact's version: it changes whenever any pair's model does."""
-        return str(self.manifest[Manifest.model_version])
+        return str(self.manifest["model_version"])
 
     def find(self, name: str) -> PairModel | None:
         """A pair by its URL form (ETH-USD, any case) or its symbol (ETH/USD)."""
@@ -255,7 +255,7 @@ def load_artifact(model_dir: Path) -> Artifact:
         )
     if problems := check_manifest(manifest):
         raise ArtifactError(f"{manifest_path} does not match the manifest's definition: {'; '.join(problems[:5])}")
-    cards = manifest[Manifest.pairs]
+    cards = manifest["pairs"]
     if not cards:
         raise ArtifactError(f"{manifest_path} lists no pairs")
     pairs = {symbol: _read_pair(model_dir, contents, symbol, card) for symbol, card in sorted(cards.items())}

@@ -17,8 +17,6 @@ from flask import Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 from cryptopredict.core.artifact import Artifact, pair_name
-from cryptopredict.core.manifest import Manifest, PairCard
-from cryptopredict.core.track import BucketFigures, Drift, Figures, TrackSummary
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the platform's proxy is kept so logs can be joined across hops; anything odd is replaced.
@@ -117,7 +115,7 @@ class Metrics:
         )
         for symbol, pair in artifact.pairs.items():
             path_form = pair_name(symbol)
-            info.labels(path_form, pair.version, pair.card[PairCard.trained_at]).set(1)
+            info.labels(path_form, pair.version, pair.card["trained_at"]).set(1)
             age.labels(path_form).set_function(pair.age_seconds)
             data_age.labels(path_form).set_function(pair.data_age_seconds)
         Gauge(
@@ -125,7 +123,7 @@ class Metrics:
             "The artifact being served (always 1)",
             ["model_version", "published_at"],
             registry=self.registry,
-        ).labels(artifact.version, artifact.manifest[Manifest.published_at]).set(1)
+        ).labels(artifact.version, artifact.manifest["published_at"]).set(1)
         add_track_metrics(self.registry, artifact)  # the live record: MAPE ratio, coverage, degraded
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -165,16 +163,16 @@ def add_track_metrics(registry: CollectorRegistry, artifact: Artifact) -> None:
         if pair.record is None:
             continue
         summary = pair.record.summary
-        drift = summary[TrackSummary.drift]
-        rows = [(b[BucketFigures.bucket], b[BucketFigures.figures]) for b in summary[TrackSummary.buckets]]
-        rows += [("all", summary[TrackSummary.overall]), ("drift window", drift[Drift.figures])]
+        drift = summary["drift"]
+        rows = [(b["bucket"], b["figures"]) for b in summary["buckets"]]
+        rows += [("all", summary["overall"]), ("drift window", drift["figures"])]
         path_form = pair_name(symbol)
         for bucket, figures in rows:
-            points.labels(path_form, bucket).set(figures[Figures.points])
+            points.labels(path_form, bucket).set(figures["points"])
             # No points, no figure: NaN, which Prometheus reads as "no value".
-            ratio.labels(path_form, bucket).set(_or_nan(figures[Figures.mape_ratio]))
-            coverage.labels(path_form, bucket).set(_or_nan(figures[Figures.coverage]))
-        degraded.labels(path_form).set(1 if drift[Drift.degraded] else 0)
+            ratio.labels(path_form, bucket).set(_or_nan(figures["mape_ratio"]))
+            coverage.labels(path_form, bucket).set(_or_nan(figures["coverage"]))
+        degraded.labels(path_form).set(1 if drift["degraded"] else 0)
 
 
 def _or_nan(value: float | None) -> float:

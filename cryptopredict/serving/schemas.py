@@ -2,7 +2,7 @@
 of them. The routes name these; nothing here answers a request.
 
 Each schema class becomes the OpenAPI component of its name; card fields restated by /pairs and /ready are generated
-from the manifest's records (records.py), so the document says what the definition says.
+from the kernel's typed declarations (records.py), so the document says what the declaration says.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, levels_text
 from cryptopredict.core.manifest import Gate, Manifest, PairCard, Source
 from cryptopredict.core.timeframe import TIMEFRAMES
 from cryptopredict.core.track import Drift, TrackPoint, TrackSummary
+from cryptopredict.core.typed_json import fields_of
 from cryptopredict.serving.messages import HISTORICAL_NOTE, LIVE_NOTE, NOTHING_SCORED
 from cryptopredict.serving.records import field_of, schema_of
 
@@ -239,12 +240,12 @@ class Freshness(ma.Schema):
     class Meta:
         description = "Where a pair's bars came from and how old its data and its model are"
 
-    source = field_of(Source.fields["kind"])  # the card's source.kind
+    source = field_of(fields_of(Source)["kind"])  # the card's source.kind
     live = ma.fields.Boolean(
         required=True,
         metadata={"description": "Trained on live data (alpaca), which /ready expects to be current"},
     )
-    last_bar = field_of(PairCard.fields["last_bar"])
+    last_bar = field_of(fields_of(PairCard)["last_bar"])
     newest_close = ma.fields.String(
         required=True,
         metadata={"format": "date-time", "description": "When the newest bar closed: the newest price the model knows"},
@@ -271,24 +272,24 @@ class PairSummary(Freshness):
         description = "A pair served: its model, bar length, the dates it answers, and how fresh its data and model are"
 
     pair = ma.fields.String(required=True, metadata={"example": "ETH-USD", "description": "The form used in paths"})
-    symbol = field_of(PairCard.fields["symbol"], example="ETH/USD")
-    model_version = field_of(PairCard.fields["model_version"])
-    trained_at = field_of(PairCard.fields["trained_at"])
-    timeframe = field_of(PairCard.fields["timeframe"])
+    symbol = field_of(fields_of(PairCard)["symbol"], example="ETH/USD")
+    model_version = field_of(fields_of(PairCard)["model_version"])
+    trained_at = field_of(fields_of(PairCard)["trained_at"])
+    timeframe = field_of(fields_of(PairCard)["timeframe"])
     bar_seconds = ma.fields.Integer(
         required=True, metadata={"description": "The bar length in seconds: the step between forecast rows"}
     )
-    interval = field_of(PairCard.fields["interval"])
+    interval = field_of(fields_of(PairCard)["interval"])
     first_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Earliest date"})
     last_date = ma.fields.String(required=True, metadata={"format": "date-time", "description": "Latest date"})
-    gate_passed = field_of(Gate.fields["passed"])  # the card's gate.passed
+    gate_passed = field_of(fields_of(Gate)["passed"])  # the card's gate.passed
     predict = ma.fields.String(required=True, metadata={"example": "/predict/ETH-USD"})
-    degraded = field_of(Drift.fields["degraded"])  # its track record's drift verdict
+    degraded = field_of(fields_of(Drift)["degraded"])  # its track record's drift verdict
     track_record = ma.fields.String(required=True, metadata={"example": "/pairs/ETH-USD/track-record"})
 
 
 class PairList(ma.Schema):
-    model_version = field_of(Manifest.fields["model_version"])
+    model_version = field_of(fields_of(Manifest)["model_version"])
     pairs = ma.fields.List(ma.fields.Nested(PairSummary), required=True)
 
 
@@ -309,7 +310,7 @@ SERVED_PAIRS = (
 
 class Health(ma.Schema):
     status = ma.fields.String(required=True, metadata={"example": "ok"})
-    model_version = field_of(Manifest.fields["model_version"])
+    model_version = field_of(fields_of(Manifest)["model_version"])
 
 
 class PairReadiness(Freshness):
@@ -317,7 +318,7 @@ class PairReadiness(Freshness):
         description = "One pair's source, data age and model age"
 
     pair = ma.fields.String(required=True, metadata={"example": "BTC-USD"})
-    symbol = field_of(PairCard.fields["symbol"])
+    symbol = field_of(fields_of(PairCard)["symbol"])
 
 
 class Readiness(ma.Schema):
@@ -325,7 +326,7 @@ class Readiness(ma.Schema):
         description = READINESS_RULE
 
     status = ma.fields.String(required=True, metadata={"example": "ready"})
-    model_version = field_of(Manifest.fields["model_version"])
+    model_version = field_of(fields_of(Manifest)["model_version"])
     model_age_seconds = ma.fields.Integer(
         required=True, metadata={"description": "Seconds since the least recently trained pair was trained"}
     )
@@ -357,7 +358,7 @@ class Readiness(ma.Schema):
 ServedManifest = type(
     Manifest.__name__,
     (schema_of(Manifest),),
-    {Manifest.pairs: field_of(Manifest.fields[Manifest.pairs], description=SERVED_PAIRS)},
+    {"pairs": field_of(fields_of(Manifest)["pairs"], description=SERVED_PAIRS)},
 )
 
 

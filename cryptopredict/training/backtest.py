@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.manifest import Backtest, HorizonScores
+from cryptopredict.core.manifest import Backtest
 from cryptopredict.core.timeframe import Timeframe
+from cryptopredict.core.typed_json import build
 from cryptopredict.training.backtest_scores import (
     CALIBRATION_DAYS,
     MIN_INDEPENDENT_ERRORS,
@@ -283,8 +284,9 @@ class BacktestResult:
 
     def summary(self) -> dict[str, Any]:
         """What the manifest and /model carry."""
-        return Backtest.make(
-            origins=self.table[0][HorizonScores.origins],
+        return build(
+            Backtest,
+            origins=self.table[0]["origins"],
             refits=self.refits,
             warmup_refits=self.refits_total - self.refits,
             first_scored_origin=format_utc(self.first_scored),

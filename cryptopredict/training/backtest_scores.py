@@ -18,6 +18,7 @@ import pandas as pd
 from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, coverage_of, level_of
 from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.core.timeframe import Timeframe
+from cryptopredict.core.typed_json import build
 from cryptopredict.training.model import Band
 
 DAMPING_CANDIDATES = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
@@ -153,13 +154,15 @@ def _score(paths: Paths, damping: float | None, h: int, calibration_size: int) -
 def _scores(result: dict[str, Any], mase: float, interval: float) -> dict[str, Any]:
     """A forecast's Scores record: the band of `interval` (the served columns' level) and every level's."""
     level = level_of(interval)
-    return Scores.make(
+    return build(
+        Scores,
         mape=result["mape"],
         mase=mase,
         coverage=result["coverage"][level],
         width=result["width"][level],
         levels=[
-            LevelScores.make(
+            build(
+                LevelScores,
                 level=each,
                 nominal=coverage_of(each),
                 coverage=result["coverage"][each],
@@ -185,7 +188,8 @@ def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -
         model = _score(matrix, damping, h, calibration_size(timeframe, h))
         naive = _score(matrix, None, h, calibration_size(timeframe, h))
         rows.append(
-            HorizonScores.make(
+            build(
+                HorizonScores,
                 horizon=h,
                 unit=timeframe.unit,
                 origins=model["origins"],

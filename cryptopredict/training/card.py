@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from cryptopredict.core.forecast import LEVELS
-from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.core.tables import render_fixed_width, render_markdown
 from cryptopredict.core.timeframe import TIMEFRAMES
 
@@ -37,21 +36,21 @@ _BY_UNIT = {timeframe.unit: timeframe for timeframe in TIMEFRAMES.values()}
 
 def horizon_label(row: dict[str, Any]) -> str:
     """A backtest row's horizon: '1 day', '7 days', '720 hours (30 days)' (see Timeframe.horizon_label)."""
-    return _BY_UNIT[row[HorizonScores.unit]].horizon_label(row[HorizonScores.horizon])
+    return _BY_UNIT[row["unit"]].horizon_label(row["horizon"])
 
 
 def _row_cells(row: dict[str, Any]) -> list[str]:
-    model, naive = row[HorizonScores.model], row[HorizonScores.naive]
+    model, naive = row["model"], row["naive"]
     return [
         horizon_label(row),
-        f"{model[Scores.mape]:.2%}",
-        f"{naive[Scores.mape]:.2%}",
-        f"{row[HorizonScores.mape_ratio]:.3f}",
-        f"{model[Scores.mase]:.3f}",
-        *(_percent(band[LevelScores.coverage], 1) for band in model[Scores.levels]),
-        _percent(naive[Scores.coverage], 1),
-        _percent(model[Scores.width], 1),
-        "/".join(_points(band[LevelScores.tolerance]) for band in model[Scores.levels]),
+        f"{model['mape']:.2%}",
+        f"{naive['mape']:.2%}",
+        f"{row['mape_ratio']:.3f}",
+        f"{model['mase']:.3f}",
+        *(_percent(band["coverage"], 1) for band in model["levels"]),
+        _percent(naive["coverage"], 1),
+        _percent(model["width"], 1),
+        "/".join(_points(band["tolerance"]) for band in model["levels"]),
     ]
 
 

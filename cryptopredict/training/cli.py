@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cryptopredict.core.manifest import Backtest, Manifest, ModelDescription, PairCard
 from cryptopredict.training.bars import BarsError
 from cryptopredict.training.card import format_table
 from cryptopredict.training.cluster import ClusterError
@@ -81,15 +80,15 @@ def print_backtest(outcome: PairOutcome) -> None:
     """A refit's backtest: its plan, if shrunk, its refits and origins, and its table."""
     if outcome.fitted and outcome.fitted.plan_note:
         print(f"{outcome.symbol}: {outcome.fitted.plan_note}")
-    if outcome.fitted and outcome.fitted.card[PairCard.update] == "refit":
+    if outcome.fitted and outcome.fitted.card["update"] == "refit":
         card = outcome.fitted.card
-        bt = card[PairCard.backtest]
+        bt = card["backtest"]
         print(
-            f"{outcome.symbol}: backtest {bt[Backtest.refits]} refits; forecasts from {bt[Backtest.origins]} "
-            f"origins {bt[Backtest.first_scored_origin]} to {bt[Backtest.last_origin]}; "
-            f"damping {card[PairCard.model][ModelDescription.damping]}"
+            f"{outcome.symbol}: backtest {bt['refits']} refits; forecasts from {bt['origins']} "
+            f"origins {bt['first_scored_origin']} to {bt['last_origin']}; "
+            f"damping {card['model']['damping']}"
         )
-        print(format_table(bt[Backtest.horizons]))
+        print(format_table(bt["horizons"]))
 
 
 def print_fate(outcome: PairOutcome, result: TrainResult, settings: TrainSettings) -> None:
@@ -97,25 +96,22 @@ def print_fate(outcome: PairOutcome, result: TrainResult, settings: TrainSetting
     if outcome.status is PairStatus.UPDATED:
         card = outcome.fitted.card  # type: ignore[union-attr]
         how = (
-            f"refitted on {card[PairCard.rows]} {card[PairCard.timeframe]} bars {card[PairCard.first_bar]} to "
-            f"{card[PairCard.fit_last_bar]}"
-            if card[PairCard.update] == "refit"
-            else f"re-anchored the model fitted at {card[PairCard.fitted_at]}"
+            f"refitted on {card['rows']} {card['timeframe']} bars {card['first_bar']} to {card['fit_last_bar']}"
+            if card["update"] == "refit"
+            else f"re-anchored the model fitted at {card['fitted_at']}"
         )
-        print(
-            f"{outcome.symbol}: updated to {card[PairCard.model_version]} ({how}; newest bar {card[PairCard.last_bar]})"
-        )
+        print(f"{outcome.symbol}: updated to {card['model_version']} ({how}; newest bar {card['last_bar']})")
     elif outcome.status.stands:
         card = outcome.served.card  # type: ignore[union-attr]
-        why = outcome.reason or f"no bar newer than {card[PairCard.last_bar]}"
-        print(f"{outcome.symbol}: unchanged at {card[PairCard.model_version]} ({why})")
+        why = outcome.reason or f"no bar newer than {card['last_bar']}"
+        print(f"{outcome.symbol}: unchanged at {card['model_version']} ({why})")
     elif outcome.status is PairStatus.RETIRED or outcome.symbol not in settings.pairs:
         # One line for every pair that leaves the artifact: it is in the manifest's run.dropped, with this reason.
         print(f"train: {outcome.symbol}: {outcome.reason}: leaves the artifact", file=sys.stderr)
     else:
         fate = "keeps its previous model" if outcome.status is PairStatus.KEPT else "has no previous model: left out"
         if outcome.reanchored and outcome.served and result.manifest is not None:
-            fate += f", re-anchored at its newest bar {outcome.served.card[PairCard.last_bar]}"
+            fate += f", re-anchored at its newest bar {outcome.served.card['last_bar']}"
         print(f"train: {outcome.symbol}: {outcome.reason}; {fate}", file=sys.stderr)
 
 
@@ -153,10 +149,7 @@ def exit_status(result: TrainResult, settings: TrainSettings, has_failures: bool
         print("train: no pair updated; the current model is unchanged", file=sys.stderr)
         return EXIT_GATE if has_failures else 1
     manifest = result.manifest
-    print(
-        f"train: published {manifest[Manifest.model_version]} with {', '.join(manifest[Manifest.pairs])} "
-        f"in {settings.model_dir}"
-    )
+    print(f"train: published {manifest['model_version']} with {', '.join(manifest['pairs'])} in {settings.model_dir}")
     return EXIT_PARTIAL if result.reasons else 0
 
 

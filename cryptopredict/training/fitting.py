@@ -17,6 +17,7 @@ from cryptopredict.core.dates import format_utc
 from cryptopredict.core.forecast import ForecastTable
 from cryptopredict.core.manifest import Gate, PairCard, Update
 from cryptopredict.core.timeframe import timeframe_of
+from cryptopredict.core.typed_json import build
 from cryptopredict.training.backtest import backtest, fit_plan
 from cryptopredict.training.gate import find_failures, with_tolerances
 from cryptopredict.training.model import (
@@ -99,7 +100,7 @@ def fit_pair(
         packages=package_versions(),
         model=result.spec.describe(),
         backtest=result.summary(),
-        gate=Gate.make(**settings.gate.describe(), passed=not failures, failures=failures),
+        gate=build(Gate, **settings.gate.describe(), passed=not failures, failures=failures),
     )
     band = result.band.to_json(result.spec.damping, settings.interval)
     fitted = _finish(symbol, fit, table, serialise_model(model), band, failures, now, made_at=trained_at)
@@ -110,11 +111,11 @@ def reanchor_pair(
     settings: TrainSettings, stored: PairEntry, bars: pd.DataFrame, origin: dict[str, Any], now: dt.datetime
 ) -> FittedPair:
     """The stored model and band, materialised again from the newest close: no backtest, no fit."""
-    symbol = stored.card[PairCard.symbol]
+    symbol = stored.card["symbol"]
     names = pair_files(symbol)
     model = deserialise_model(stored.files[names.prophet])
     band, damping = Band.from_json(stored.files[names.band])
-    spec = ModelSpec(timeframe=timeframe_of(stored.card[PairCard.timeframe]), damping=damping)
+    spec = ModelSpec(timeframe=timeframe_of(stored.card["timeframe"]), damping=damping)
     table = materialise_forecast(
         model,
         bars,
@@ -151,4 +152,4 @@ def _finish(
         trained_at=format_utc(trained_at),
         trained_until=format_utc(now),
     )
-    return FittedPair(symbol, PairCard.make(**(fit | stamp)), table, forecast, model, band, failures)
+    return FittedPair(symbol, build(PairCard, **(fit | stamp)), table, forecast, model, band, failures)

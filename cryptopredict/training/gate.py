@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.training.card import horizon_label
 
 
@@ -24,7 +23,7 @@ class GateThresholds:
     max_coverage_gap: float = 0.07
 
     def describe(self) -> dict[str, float]:
-        """The thresholds as the card's `gate` holds them (Gate.make refuses a name it does not declare)."""
+        """The thresholds as the card's `gate` holds them (building a Gate refuses a name it does not declare)."""
         return asdict(self)
 
 
@@ -47,17 +46,14 @@ def with_tolerances(table: Sequence[dict[str, Any]], thresholds: GateThresholds)
     records it); the naive forecast's bands keep none."""
     rows = []
     for row in table:
-        model = row[HorizonScores.model]
-        levels = [
-            {**band, LevelScores.tolerance: _tolerance(row, band, thresholds.max_coverage_gap)}
-            for band in model[Scores.levels]
-        ]
-        rows.append({**row, HorizonScores.model: {**model, Scores.levels: levels}})
+        model = row["model"]
+        levels = [{**band, "tolerance": _tolerance(row, band, thresholds.max_coverage_gap)} for band in model["levels"]]
+        rows.append({**row, "model": {**model, "levels": levels}})
     return rows
 
 
 def _tolerance(row: dict[str, Any], band: dict[str, Any], gap: float) -> float:
-    return coverage_tolerance(band[LevelScores.nominal], row[HorizonScores.independent], gap)
+    return coverage_tolerance(band["nominal"], row["independent"], gap)
 
 
 # The kinds of failure, as find_failures words them; advice() reads them back.
@@ -90,10 +86,10 @@ def find_failures(table: Sequence[dict[str, Any]], thresholds: GateThresholds) -
     failures = []
     for row in table:
         name = horizon_label(row)
-        ratio = row[HorizonScores.mape_ratio]
+        ratio = row["mape_ratio"]
         if not ratio <= thresholds.max_mape_ratio:
             failures.append(f"{name}: {MAPE_FAILURE} {ratio:.3f} > {thresholds.max_mape_ratio:.2f}")
-        coverage = row[HorizonScores.model][Scores.coverage]
+        coverage = row["model"]["coverage"]
         if coverage is None:
             failures.append(f"{name}: {TOO_FEW_ERRORS} the band")
         elif not thresholds.min_coverage <= coverage <= thresholds.max_coverage:
@@ -109,10 +105,10 @@ def _level_failures(name: str, row: dict[str, Any], gap: float) -> list[str]:
     """Each level's band whose coverage is unknown, or further than its tolerance (`gap` at least, see
     coverage_tolerance) from its nominal coverage."""
     failures = []
-    for band in row[HorizonScores.model][Scores.levels]:
-        level, nominal, coverage = band[LevelScores.level], band[LevelScores.nominal], band[LevelScores.coverage]
+    for band in row["model"]["levels"]:
+        level, nominal, coverage = band["level"], band["nominal"], band["coverage"]
         if coverage is None:
-            if row[HorizonScores.model][Scores.coverage] is not None:  # else already said, for every level
+            if row["model"]["coverage"] is not None:  # else already said, for every level
                 failures.append(f"{name}: {TOO_FEW_ERRORS} the {level}% band")
         # The epsilon absorbs float error only: 0.73 - 0.80 is -0.0700...006.
         elif not abs(coverage - nominal) <= (tolerance := _tolerance(row, band, gap)) + 1e-12:
@@ -129,7 +125,7 @@ def _why(row: dict[str, Any], tolerance: float, gap: float) -> str:
     independent 30-day outcomes'."""
     if tolerance == gap:
         return f"nominal ± {gap * 100:g} points"
-    n, horizon, unit = row[HorizonScores.independent], row[HorizonScores.horizon], row[HorizonScores.unit]
+    n, horizon, unit = row["independent"], row["horizon"], row["unit"]
     return (
         f"nominal ± {tolerance * 100:.1f} points: {COVERAGE_Z:g} standard errors over {n} independent "
         f"{horizon}-{unit} outcome{'' if n == 1 else 's'}"

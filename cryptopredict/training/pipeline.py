@@ -33,7 +33,6 @@ import pandas as pd
 
 from cryptopredict.core.artifact import pair_files
 from cryptopredict.core.forecast import ForecastTable
-from cryptopredict.core.manifest import PairCard
 from cryptopredict.training.backtest import BacktestError
 from cryptopredict.training.bars import BarsError
 from cryptopredict.training.cluster import Fanout
@@ -159,11 +158,11 @@ def score_served(
         scored[symbol] = score_pair(
             symbol,
             previous.files if previous else None,
-            previous.card[PairCard.model_version] if previous else None,
+            previous.card["model_version"] if previous else None,
             actuals,
             settings.drift,
             absent or "",
-            outcome.served.card[PairCard.timeframe],
+            outcome.served.card["timeframe"],
         )
     return scored
 

@@ -13,8 +13,9 @@ from typing import Any
 from cryptopredict.core.artifact import write_artifact
 from cryptopredict.core.dates import format_utc
 from cryptopredict.core.files import write_atomically
-from cryptopredict.core.manifest import FORMAT, Manifest, PairCard, RunOutcome
+from cryptopredict.core.manifest import FORMAT, Manifest, RunOutcome
 from cryptopredict.core.track import TrackRecord
+from cryptopredict.core.typed_json import build
 from cryptopredict.training.outcomes import PairOutcome, PairStatus
 from cryptopredict.training.report import render_report
 from cryptopredict.training.settings import TrainSettings
@@ -33,7 +34,8 @@ def refused_report_path(report_path: Path) -> Path:
 
 def run_outcome(outcomes: Mapping[str, PairOutcome]) -> dict[str, Any]:
     """The manifest's `run`: the pairs by status; a pair not trained counts as unchanged, a retired one as dropped."""
-    return RunOutcome.make(
+    return build(
+        RunOutcome,
         updated=[s for s, o in outcomes.items() if o.status is PairStatus.UPDATED],
         unchanged=[s for s, o in outcomes.items() if o.status.stands],
         kept={s: o.reason for s, o in outcomes.items() if o.status is PairStatus.KEPT},
@@ -48,12 +50,13 @@ def publish_artifact(
     cards = {symbol: entry.card for symbol, entry in served.items()}
     files = {name: data for entry in served.values() for name, data in entry.files.items()}
     published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    versions = json.dumps({s: c[PairCard.model_version] for s, c in sorted(cards.items())}).encode()
+    versions = json.dumps({s: c["model_version"] for s, c in sorted(cards.items())}).encode()
     return write_artifact(
         settings.model_dir,
         files,
-        Manifest.make(
-            leave_out={Manifest.files},  # write_artifact adds them, with their checksums
+        build(
+            Manifest,
+            leave_out={"files"},  # write_artifact adds them, with their checksums
             format=FORMAT,
             model_version=f"{published_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(versions).hexdigest()[:8]}",
             published_at=format_utc(published_at),

@@ -10,9 +10,8 @@ import plotly.graph_objects as go
 
 from cryptopredict.core.dates import format_utc
 from cryptopredict.core.forecast import LEVELS, ForecastTable, coverage_of
-from cryptopredict.core.manifest import Backtest, HorizonScores, LevelScores, ModelDescription, PairCard, Scores, Source
 from cryptopredict.core.timeframe import Timeframe, timeframe_of
-from cryptopredict.core.track import Drift, TrackRecord, TrackSummary, format_summary, verdict_line
+from cryptopredict.core.track import TrackRecord, format_summary, verdict_line
 from cryptopredict.training.card import format_table, horizon_label
 
 
@@ -55,18 +54,15 @@ def _forecast_figure(table: ForecastTable, timeframe: Timeframe, horizon_days: i
 def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tuple[go.Figure, go.Figure]:
     labels = [horizon_label(r) for r in backtest]
     errors = go.Figure()
-    for side, name in ((HorizonScores.model, "model"), (HorizonScores.naive, "naive (last close)")):
-        errors.add_bar(x=labels, y=[r[side][Scores.mape] * 100 for r in backtest], name=name)
+    for side, name in (("model", "model"), ("naive", "naive (last close)")):
+        errors.add_bar(x=labels, y=[r[side]["mape"] * 100 for r in backtest], name=name)
     errors.update_layout(title="Backtest: MAPE by horizon (%)", barmode="group", height=380)
     coverage = go.Figure()
     for k, level in enumerate(LEVELS):
-        shares = [
-            None if (c := r[HorizonScores.model][Scores.levels][k][LevelScores.coverage]) is None else c * 100
-            for r in backtest
-        ]
+        shares = [None if (c := r["model"]["levels"][k]["coverage"]) is None else c * 100 for r in backtest]
         coverage.add_bar(x=labels, y=shares, name=f"model {level}% band")
         coverage.add_hline(y=coverage_of(level) * 100, line_dash="dash", annotation_text=f"nominal {level}%")
-    naive = [None if (c := r[HorizonScores.naive][Scores.coverage]) is None else c * 100 for r in backtest]
+    naive = [None if (c := r["naive"]["coverage"]) is None else c * 100 for r in backtest]
     coverage.add_bar(x=labels, y=naive, name=f"naive {interval:.0%} band")
     coverage.update_layout(
         title="Backtest: share of outcomes inside each band (%), against its nominal coverage",
@@ -78,25 +74,22 @@ def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tu
 
 def _update_text(card: dict[str, Any]) -> str:
     """What the run did: refitted (backtest, gate, Prophet fit), or re-anchored the stored fit at the newest close."""
-    fitted_at = card[PairCard.fitted_at]
-    fit = (
-        f"{card[PairCard.rows]} {card[PairCard.timeframe]} bars, "
-        f"{card[PairCard.first_bar]} to {card[PairCard.fit_last_bar]}"
-    )
-    if card[PairCard.update] == "reanchor":
+    fitted_at = card["fitted_at"]
+    fit = f"{card['rows']} {card['timeframe']} bars, {card['first_bar']} to {card['fit_last_bar']}"
+    if card["update"] == "reanchor":
         return (
-            f"Re-anchored at {card[PairCard.trained_at]} on the newest close: the stored Prophet fit of {fitted_at} "
+            f"Re-anchored at {card['trained_at']} on the newest close: the stored Prophet fit of {fitted_at} "
             f"({fit}) and its band, with no new backtest."
         )
     return f"Refitted at {fitted_at}: backtest, gate and a Prophet fit on {fit}."
 
 
 def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str], first: bool) -> str:
-    model, bt, source = card[PairCard.model], card[PairCard.backtest], card[PairCard.source]
-    backtest = bt[Backtest.horizons]
-    timeframe = timeframe_of(card[PairCard.timeframe])
+    model, bt, source = card["model"], card["backtest"], card["source"]
+    backtest = bt["horizons"]
+    timeframe = timeframe_of(card["timeframe"])
     figures = [
-        _forecast_figure(table, timeframe, card[PairCard.horizon_days]),
+        _forecast_figure(table, timeframe, card["horizon_days"]),
         *_backtest_figures(backtest, table.interval),
     ]
     parts = [
@@ -104,25 +97,25 @@ def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str]
         for i, figure in enumerate(figures)
     ]
     status = "passed" if not verdict else "FAILED (the previous model is kept): " + "; ".join(verdict)
-    if card[PairCard.update] == "reanchor":
-        status += f" (at the refit of {card[PairCard.fitted_at]})"
+    if card["update"] == "reanchor":
+        status += f" (at the refit of {card['fitted_at']})"
     e = html.escape
-    kind = source[Source.kind]
+    kind = source["kind"]
     historical = "" if kind == "alpaca" else ": historical data, not kept current"
     newest = (
-        f"Newest bar {card[PairCard.last_bar]} (the anchor), from {kind} data"
-        f"{' ' + source[Source.path] if Source.path in source else ''}{historical}; the run used the bars closed by "
-        f"{card[PairCard.trained_until]}."
+        f"Newest bar {card['last_bar']} (the anchor), from {kind} data"
+        f"{' ' + source['path'] if 'path' in source else ''}{historical}; the run used the bars closed by "
+        f"{card['trained_until']}."
     )
     method = (
-        f"Prophet on the log close, anchored at the last close, trend damped by {model[ModelDescription.damping]}, "
-        f"changepoint prior {model[ModelDescription.changepoint_prior_scale]}; band: {e(bt[Backtest.band])}."
+        f"Prophet on the log close, anchored at the last close, trend damped by {model['damping']}, "
+        f"changepoint prior {model['changepoint_prior_scale']}; band: {e(bt['band'])}."
     )
     scope = (
-        f"Backtest: {bt[Backtest.refits]} refits, forecasts from {bt[Backtest.origins]} origins, "
-        f"{bt[Backtest.first_scored_origin]} to {bt[Backtest.last_origin]}"
+        f"Backtest: {bt['refits']} refits, forecasts from {bt['origins']} origins, "
+        f"{bt['first_scored_origin']} to {bt['last_origin']}"
     )
-    title = f"{card[PairCard.symbol]} {card[PairCard.timeframe]} — model {card[PairCard.model_version]}"
+    title = f"{card['symbol']} {card['timeframe']} — model {card['model_version']}"
     return f"""<section>
 <h1>{e(title)}</h1>
 <p>{e(_update_text(card))} {e(newest)}</p>
@@ -147,8 +140,8 @@ def _record_section(record: TrackRecord) -> str:
     )
     figure.update_layout(title=f"{record.symbol}: what was served against what happened", height=380)
     e = html.escape
-    drift = summary[TrackSummary.drift]
-    flag = "DEGRADED: " if drift[Drift.degraded] else ""
+    drift = summary["drift"]
+    flag = "DEGRADED: " if drift["degraded"] else ""
     config = {"displaylogo": False}
     chart = figure.to_html(full_html=False, include_plotlyjs=False, config=config) if len(record) else ""
     return f"""<section>
@@ -165,7 +158,7 @@ def render_report(
 ) -> str:
     """One HTML page with a section per pair and Plotly's JavaScript inlined once, so it opens with no network;
     then each pair's track record."""
-    symbols = ", ".join(html.escape(card[PairCard.symbol]) for _, card, _ in sections)
+    symbols = ", ".join(html.escape(card["symbol"]) for _, card, _ in sections)
     body = "".join(_pair_section(table, card, verdict, i == 0) for i, (table, card, verdict) in enumerate(sections))
     body += "".join(_record_section(record) for record in records)
     return f"""<!DOCTYPE html>

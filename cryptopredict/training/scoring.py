@@ -15,9 +15,9 @@ from pathlib import Path
 from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
 from cryptopredict.core.dates import format_utc
 from cryptopredict.core.forecast import DEFAULT_LEVEL, ForecastTable, coverage_of
-from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, Manifest
+from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS
 from cryptopredict.core.timeframe import timeframe_of
-from cryptopredict.core.track import DriftRules, Figures, Run, TrackRecord, TrackSummary, empty_record, verdict_line
+from cryptopredict.core.track import DriftRules, Run, TrackRecord, empty_record, verdict_line
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def why_no_previous(model_dir: Path) -> str:
         manifest, _ = read_verified_files(model_dir)
     except ArtifactError as exc:
         return f"the previous artifact cannot be used ({exc})"
-    found = manifest.get(Manifest.format)
+    found = manifest.get("format")
     if found not in (FORMAT, *PREVIOUS_FORMATS):
         return f"the previous artifact is format {found!r}, whose forecasts this run does not read"
     return "new to the artifact"
@@ -54,10 +54,10 @@ def _carried(files: Mapping[str, bytes], symbol: str) -> tuple[TrackRecord | Non
 
 
 def _figures(record: TrackRecord) -> str:
-    overall = record.summary[TrackSummary.overall]
-    ratio, coverage = overall[Figures.mape_ratio], overall[Figures.coverage]
+    overall = record.summary["overall"]
+    ratio, coverage = overall["mape_ratio"], overall["coverage"]
     return (
-        f"record {overall[Figures.points]} points"
+        f"record {overall['points']} points"
         + (f", MAPE ratio {ratio:.3f}" if ratio is not None else "")
         + (f", coverage {coverage:.1%}" if coverage is not None else "")
         + "; "

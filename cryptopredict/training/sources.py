@@ -13,6 +13,7 @@ from cryptopredict.core.artifact import sha256_hex
 from cryptopredict.core.dates import naive_utc
 from cryptopredict.core.manifest import Source
 from cryptopredict.core.timeframe import DAY
+from cryptopredict.core.typed_json import build
 from cryptopredict.training.bars import (
     BarsError,
     align_to_grid,
@@ -59,7 +60,7 @@ def _alpaca_bars(
             raise BarsError(f"Alpaca returned no {timeframe} bars for {symbol} since {start:%Y-%m-%d}")
     else:
         frame = fetch_alpaca_bars(symbol, timeframe, start, now, settings.alpaca)
-    return frame, Source.make(kind="alpaca", feed="us", url=settings.alpaca.url_override or "default")
+    return frame, build(Source, kind="alpaca", feed="us", url=settings.alpaca.url_override or "default")
 
 
 def _file_bars(settings: TrainSettings, symbol: str) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -76,4 +77,4 @@ def _file_bars(settings: TrainSettings, symbol: str) -> tuple[pd.DataFrame, dict
         path = embedded_path(symbol, timeframe)
         frame = read_embedded_bars(symbol, timeframe)
     frame = coarsen(frame, timeframe)
-    return frame, Source.make(kind=settings.source, path=path.name, sha256=sha256_hex(path.read_bytes()))
+    return frame, build(Source, kind=settings.source, path=path.name, sha256=sha256_hex(path.read_bytes()))

@@ -13,7 +13,8 @@ import pandas as pd
 
 from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
 from cryptopredict.core.dates import naive_utc, parse_utc
-from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, Manifest, PairCard
+from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, PairCard
+from cryptopredict.core.typed_json import problems
 from cryptopredict.training.model import Band
 from cryptopredict.training.settings import TrainSettings
 
@@ -31,27 +32,27 @@ class PairEntry:
 
     def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
-        timeframe, interval = self.card[PairCard.timeframe], self.card[PairCard.interval]
+        timeframe, interval = self.card["timeframe"], self.card["interval"]
         if timeframe != settings.bar_timeframe.name or interval != settings.interval:
             return f"the stored model is for {timeframe} bars and a {interval} band"
         try:  # a band file of another format (one written before the band levels) cannot re-anchor every level
-            Band.from_json(self.files[pair_files(self.card[PairCard.symbol]).band])
+            Band.from_json(self.files[pair_files(self.card["symbol"]).band])
         except ValueError as exc:
             return f"the stored band cannot be re-anchored: {exc}"
-        if self.bar(PairCard.fit_last_bar) > bars["ds"].iloc[-1]:
+        if self.bar("fit_last_bar") > bars["ds"].iloc[-1]:
             return "the stored fit saw bars newer than this run's"  # anchoring there would look ahead
         return None
 
     def has_newer_bars(self, bars: pd.DataFrame) -> bool:
         """Whether `bars` reach past the bar the stored forecast is anchored at."""
-        return bool(bars["ds"].iloc[-1] > self.bar(PairCard.last_bar))
+        return bool(bars["ds"].iloc[-1] > self.bar("last_bar"))
 
     def refit_due(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why this pair must be refitted rather than re-anchored, or None.
 
         A fit is as old as the data it has not seen: the time from the last bar it saw to the newest bar (so a
         simulated run with --until ages it exactly as a live one would)."""
-        unseen = bars["ds"].iloc[-1] - self.bar(PairCard.fit_last_bar)
+        unseen = bars["ds"].iloc[-1] - self.bar("fit_last_bar")
         hours = unseen.total_seconds() / 3600
         if hours >= settings.refit_after_hours:
             return f"the stored fit has not seen {hours:g} h of bars (refit after {settings.refit_after_hours:g} h)"
@@ -68,12 +69,12 @@ def read_previous(model_dir: Path) -> dict[str, PairEntry]:
     except ArtifactError:
         return {}
     readable = (FORMAT, *PREVIOUS_FORMATS)
-    if manifest.get(Manifest.format) not in readable or not isinstance(manifest.get(Manifest.pairs), dict):
+    if manifest.get("format") not in readable or not isinstance(manifest.get("pairs"), dict):
         return {}
     stored = {}
-    for symbol, card in manifest[Manifest.pairs].items():
+    for symbol, card in manifest["pairs"].items():
         names = pair_files(symbol)
-        if all(name in contents for name in names.model()) and not PairCard.check(card):
+        if all(name in contents for name in names.model()) and not problems(PairCard, card):
             present = [name for name in names.all() if name in contents]  # the record is absent in format 4
             stored[symbol] = PairEntry(card, {name: contents[name] for name in present})
     return stored

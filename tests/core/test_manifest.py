@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict, get_args, get_origin, is_typeddict
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,27 +17,23 @@ from flask.testing import FlaskClient
 from cryptopredict.core import manifest as definition
 from cryptopredict.core.artifact import ArtifactError, load_artifact, read_verified_files, write_artifact
 from cryptopredict.core.manifest import (
-    Backtest,
     Gate,
     HorizonScores,
-    ListOf,
     Manifest,
-    MapOf,
     PairCard,
-    Record,
     RunOutcome,
     Scores,
     Source,
     check_manifest,
 )
+from cryptopredict.core.typed_json import build, fields_of
 from cryptopredict.serving.schemas import SERVED_PAIRS
 from cryptopredict.training.pipeline import train
 from tests.conftest import SMALL_HOURLY_UNTIL, small_hourly_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_JS = ROOT / "cryptopredict" / "serving" / "static" / "chart.js"
-RECORDS = [value for value in vars(definition).values() if isinstance(value, type) and issubclass(value, Record)]
-RECORDS.remove(Record)
+RECORDS = [value for value in vars(definition).values() if is_typeddict(value)]
 
 
 def read_manifest(model_dir: Path) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def read_manifest(model_dir: Path) -> dict[str, Any]:
 def republish(model_dir: Path, manifest: dict[str, Any]) -> None:
     """Write `manifest` over the artifact in `model_dir` with fresh checksums, as training would."""
     _, files = read_verified_files(model_dir)
-    write_artifact(model_dir, files, {key: value for key, value in manifest.items() if key != Manifest.files})
+    write_artifact(model_dir, files, {key: value for key, value in manifest.items() if key != "files"})
 
 
 # --- freshly written manifests match the definition ----------------------------------------------------------
@@ -57,19 +53,19 @@ def republish(model_dir: Path, manifest: dict[str, Any]) -> None:
 def test_a_freshly_written_manifest_matches_the_definition(fixture: str, request: pytest.FixtureRequest) -> None:
     manifest = read_manifest(request.getfixturevalue(fixture))
     assert check_manifest(manifest) == []
-    for card in manifest[Manifest.pairs].values():
-        assert list(card) == list(PairCard.fields)  # every field, in the declared order
-        assert list(card[PairCard.backtest][Backtest.horizons][0]) == list(HorizonScores.fields)
+    for card in manifest["pairs"].values():
+        assert list(card) == list(fields_of(PairCard))  # every field, in the declared order
+        assert list(card["backtest"]["horizons"][0]) == list(fields_of(HorizonScores))
 
 
 def test_a_reanchored_manifest_matches_the_definition(hourly_model_dir: Path, tmp_path: Path) -> None:
     model_dir = Path(shutil.copytree(hourly_model_dir, tmp_path / "model"))
-    fitted = read_manifest(model_dir)[Manifest.pairs]["BTC/USD"]
+    fitted = read_manifest(model_dir)["pairs"]["BTC/USD"]
     result = train(small_hourly_settings(model_dir, until=SMALL_HOURLY_UNTIL + dt.timedelta(hours=6)))
     manifest = read_manifest(model_dir)
-    card = manifest[Manifest.pairs]["BTC/USD"]
+    card = manifest["pairs"]["BTC/USD"]
     assert result.manifest == manifest
-    assert card[PairCard.update] == "reanchor" and card[PairCard.fitted_at] == fitted[PairCard.fitted_at]
+    assert card["update"] == "reanchor" and card["fitted_at"] == fitted["fitted_at"]
     assert check_manifest(manifest) == []
 
 
@@ -141,43 +137,55 @@ SCORES = {"mape": 0.05, "mase": 1.0, "coverage": 0.8, "width": None, "levels": L
 
 
 def test_make_refuses_an_unknown_a_missing_or_a_mistyped_field() -> None:
-    assert Scores.make(**SCORES) == SCORES
+    assert build(Scores, **SCORES) == SCORES
     with pytest.raises(TypeError, match="Scores has no field sharpe"):
-        Scores.make(**SCORES, sharpe=1.2)
+        build(Scores, **SCORES, sharpe=1.2)
     with pytest.raises(TypeError, match=r"Scores\.width: missing"):
-        Scores.make(mape=0.05, mase=1.0, coverage=0.8, levels=LEVEL_SCORES)
+        build(Scores, mape=0.05, mase=1.0, coverage=0.8, levels=LEVEL_SCORES)
     with pytest.raises(TypeError, match=r"Scores\.mase: expected a number, got str"):
-        Scores.make(**{**SCORES, "mase": "1.0"})
+        build(Scores, **{**SCORES, "mase": "1.0"})
     with pytest.raises(TypeError, match=r"Scores\.levels\[0\]\.coverage: expected a number, got str"):
-        Scores.make(**{**SCORES, "levels": [{**LEVEL_SCORES[0], "coverage": "52 %"}]})
+        build(Scores, **{**SCORES, "levels": [{**LEVEL_SCORES[0], "coverage": "52 %"}]})
     with pytest.raises(TypeError, match=r"Gate\.failures\[0\]: expected a string, got int"):
-        Gate.make(
-            max_mape_ratio=1.1, min_coverage=0.7, max_coverage=0.9, max_coverage_gap=0.07, passed=False, failures=[3]
+        build(
+            Gate,
+            max_mape_ratio=1.1,
+            min_coverage=0.7,
+            max_coverage=0.9,
+            max_coverage_gap=0.07,
+            passed=False,
+            failures=[3],
         )
 
 
 def test_make_lists_fields_in_the_declared_order_and_leaves_out_only_what_it_is_told() -> None:
-    scores = Scores.make(levels=[], width=0.1, coverage=None, mase=1.0, mape=0.05)
+    scores = build(Scores, levels=[], width=0.1, coverage=None, mase=1.0, mape=0.05)
     assert list(scores) == ["mape", "mase", "coverage", "width", "levels"]
-    run = RunOutcome.make(updated=["BTC/USD"], unchanged=[], kept={}, dropped={})
+    run = build(RunOutcome, updated=["BTC/USD"], unchanged=[], kept={}, dropped={})
     partial = dict(format=definition.FORMAT, model_version="v", published_at="2025-01-01T00:00:00Z", git_commit=None)
-    made = Manifest.make(leave_out={Manifest.files}, **partial, pairs={}, run=run)
-    assert Manifest.files not in made
+    made = build(Manifest, leave_out={"files"}, **partial, pairs={}, run=run)
+    assert "files" not in made
     with pytest.raises(TypeError, match=r"Manifest\.files: missing"):
-        Manifest.make(**partial, pairs={}, run=run)
+        build(Manifest, **partial, pairs={}, run=run)
 
 
 def test_a_source_holds_only_the_fields_of_its_kind() -> None:
-    live = Source.make(kind="alpaca", feed="us", url="default")
+    live = build(Source, kind="alpaca", feed="us", url="default")
     assert live == {"kind": "alpaca", "feed": "us", "url": "default"}
     with pytest.raises(TypeError, match=r"Source\.kind: missing"):
-        Source.make(path="btc-usd-1d.csv", sha256="0" * 64)
+        build(Source, path="btc-usd-1d.csv", sha256="0" * 64)
 
 
-def test_a_field_read_through_its_record_is_its_key() -> None:
-    assert (PairCard.rows, Backtest.horizons, Scores.mape, Manifest.files) == ("rows", "horizons", "mape", "files")
-    with pytest.raises(AttributeError):
-        PairCard.rowz  # noqa: B018 - a misspelt field fails where it is read
+def test_a_field_without_exactly_one_description_is_refused() -> None:
+    class Bare(TypedDict):
+        rows: int
+
+    class Twice(TypedDict):
+        rows: Annotated[int, "Bars", "Bars again"]
+
+    for record in (Bare, Twice):
+        with pytest.raises(TypeError, match="field rows: declare it as Annotated"):
+            fields_of(record)
 
 
 def test_every_field_is_described() -> None:
@@ -187,19 +195,19 @@ def test_every_field_is_described() -> None:
     }  # fmt: skip
     for record in RECORDS:
         assert record.__doc__, record
-        for name, spec in record.fields.items():
-            assert spec.name == name and len(spec.description) > 8, (record, name)
+        for name, spec in fields_of(record).items():
+            assert len(spec.description) > 8, (record, name)
 
 
 # --- /model's schemas are generated from it -----------------------------------------------------------------
 
 
 def _openapi_type(kind: Any) -> dict[str, Any]:
-    if isinstance(kind, ListOf):
-        return {"type": "array", "items": _openapi_type(kind.item)}
-    if isinstance(kind, MapOf):
-        return {"type": "object", "additionalProperties": _openapi_type(kind.value)}
-    if issubclass(kind, Record):
+    if get_origin(kind) is list:
+        return {"type": "array", "items": _openapi_type(*get_args(kind))}
+    if get_origin(kind) is dict:
+        return {"type": "object", "additionalProperties": _openapi_type(get_args(kind)[1])}
+    if is_typeddict(kind):
         return {"$ref": f"#/components/schemas/{kind.__name__}"}
     return {"type": {str: "string", int: "integer", float: "number", bool: "boolean"}[kind]}
 
@@ -212,15 +220,15 @@ def test_the_model_schemas_are_the_definition(client: FlaskClient) -> None:
     }
     for record in RECORDS:
         schema = schemas[record.__name__]
-        assert set(schema["properties"]) == set(record.fields), record
-        assert set(schema["required"]) == {name for name, spec in record.fields.items() if not spec.optional}
+        assert set(schema["properties"]) == set(fields_of(record)), record
+        assert set(schema["required"]) == {name for name, spec in fields_of(record).items() if not spec.optional}
         assert schema["additionalProperties"] is False
-        for name, spec in record.fields.items():
+        for name, spec in fields_of(record).items():
             documented = schema["properties"][name]
             kind = documented["allOf"][0] if "allOf" in documented else documented
             assert {key: kind[key] for key in _openapi_type(spec.kind)} == _openapi_type(spec.kind), (record, name)
             # /model keys pairs by path form (ETH-USD), not by symbol as the file does, and says so.
-            served = SERVED_PAIRS if (record, name) == (Manifest, Manifest.pairs) else spec.description
+            served = SERVED_PAIRS if (record, name) == (Manifest, "pairs") else spec.description
             assert documented["description"] == served
             assert documented.get("nullable", False) is spec.nullable
             assert documented.get("enum") == (list(spec.enum) if spec.enum else None)
@@ -231,10 +239,12 @@ def test_pairs_and_ready_restate_card_fields_as_the_definition_describes_them(cl
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     summary, readiness = schemas["PairSummary"]["properties"], schemas["PairReadiness"]["properties"]
     for name in ("model_version", "trained_at", "timeframe", "interval", "last_bar", "symbol"):
-        assert summary[name]["description"] == PairCard.fields[name].description, name
-    assert summary["gate_passed"]["description"] == Gate.fields["passed"].description
-    assert summary["source"]["description"] == readiness["source"]["description"] == Source.fields["kind"].description
-    artifact_version = Manifest.fields["model_version"].description
+        assert summary[name]["description"] == fields_of(PairCard)[name].description, name
+    assert summary["gate_passed"]["description"] == fields_of(Gate)["passed"].description
+    assert (
+        summary["source"]["description"] == readiness["source"]["description"] == fields_of(Source)["kind"].description
+    )
+    artifact_version = fields_of(Manifest)["model_version"].description
     assert schemas["PairList"]["properties"]["model_version"]["description"] == artifact_version
     assert schemas["Readiness"]["properties"]["model_version"]["description"] == artifact_version
 

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.track.records import DAY_SECONDS, Drift, DriftRules, Figures, Rules
+from cryptopredict.core.track.records import DAY_SECONDS, Drift, DriftRules, Rules
+from cryptopredict.core.typed_json import build
 
 if TYPE_CHECKING:
     from cryptopredict.core.track.record import TrackRecord
@@ -23,24 +24,25 @@ def judge_drift(record: TrackRecord) -> dict[str, Any]:
         members = range(start, len(record.date))
     figures = record.tally(members).figures()
     reasons: list[str] = []
-    if figures[Figures.points] < rules.min_points:
+    if figures["points"] < rules.min_points:
         status = "too few points"
     else:
         reasons = broken_rules(rules, record.interval, figures)
         status = "degraded" if reasons else "ok"
-    return Drift.make(
+    return build(
+        Drift,
         status=status,
         degraded=status == "degraded",
         window_start=None if start is None else format_utc(record.date[start]),
         figures=figures,
         reasons=reasons,
-        rules=Rules.make(**asdict(rules)),
+        rules=build(Rules, **asdict(rules)),
     )
 
 
 def broken_rules(rules: DriftRules, interval: float, figures: dict[str, Any]) -> list[str]:
     """Every rule the window's `figures` break, readable, for a band of nominal coverage `interval`."""
-    coverage, ratio = figures[Figures.coverage], figures[Figures.mape_ratio]
+    coverage, ratio = figures["coverage"], figures["mape_ratio"]
     reasons = []
     if not rules.min_coverage <= coverage <= rules.max_coverage:
         reasons.append(

@@ -16,11 +16,9 @@ from cryptopredict.core.track.records import (
     COLUMNS,
     DAY_SECONDS,
     KEEP_DAYS,
-    Drift,
     DriftRules,
     RecordError,
     Run,
-    TrackSummary,
 )
 from cryptopredict.core.track.summary import summarise
 from cryptopredict.core.track.sums import Archive, Tally, Values, is_number, tally_of
@@ -171,7 +169,7 @@ class TrackRecord:
 
     @property
     def degraded(self) -> bool:
-        return bool(self.summary[TrackSummary.drift][Drift.degraded])
+        return bool(self.summary["drift"]["degraded"])
 
     # --- the file ---
 

@@ -1,16 +1,18 @@
 """What a track record declares: its bounds, its error, the drift rules, a served model's run, and the summary's
-shape (the API's schemas are generated from the records below, serving/records.py)."""
+shape (typed JSON, core/typed_json.py: the API's schemas are generated from them, serving/records.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Annotated, Literal, TypedDict, get_args
 
-from cryptopredict.core.manifest import Field, ListOf, Record, instant
 from cryptopredict.core.timeframe import timeframe_of
+from cryptopredict.core.typed_json import Example, Instant
 
 KEEP_DAYS = 365  # points this recent (from the newest) are kept one by one; older ones are folded into sums
 DAY_SECONDS = 86_400
-STATUSES = ("ok", "degraded", "too few points")
+DriftStatus = Literal["ok", "degraded", "too few points"]
+STATUSES: tuple[DriftStatus, ...] = get_args(DriftStatus)
 COLUMNS = ("date", "run", "prediction", "low", "high", "actual")  # a record's point columns, in the file's order
 
 
@@ -65,83 +67,83 @@ class Run:
 # --- the summary's shape -------------------------------------------------------------------------------------------
 
 
-class Figures(Record):
+class Figures(TypedDict):
     """Served forecasts against actual closes over a set of points"""
 
-    points = Field(int, "Points scored")
-    mape = Field(float, "Mean absolute percentage error of the served predictions (0.05 = 5 %)", nullable=True)
-    naive_mape = Field(
-        float, "The naive forecast's MAPE on the same points: the close of the served model's newest bar", nullable=True
-    )
-    mape_ratio = Field(float, "mape / naive_mape: below 1 the served model beat the naive forecast", nullable=True)
-    coverage = Field(
-        float, "Share of actual closes inside the served band (its nominal coverage: `interval`)", nullable=True
-    )
+    points: Annotated[int, "Points scored"]
+    mape: Annotated[float | None, "Mean absolute percentage error of the served predictions (0.05 = 5 %)"]
+    naive_mape: Annotated[
+        float | None, "The naive forecast's MAPE on the same points: the close of the served model's newest bar"
+    ]
+    mape_ratio: Annotated[float | None, "mape / naive_mape: below 1 the served model beat the naive forecast"]
+    coverage: Annotated[
+        float | None, "Share of actual closes inside the served band (its nominal coverage: `interval`)"
+    ]
 
 
-class BucketFigures(Record):
+class BucketFigures(TypedDict):
     """The record over one horizon bucket"""
 
-    bucket = Field(str, "The bucket's label", example="1-6 h")
-    first_horizon = Field(int, "Its first horizon, in bars after the served model's newest bar")
-    last_horizon = Field(int, "Its last horizon, in bars, included")
-    figures = Field(Figures, "The bucket's figures")
+    bucket: Annotated[str, "The bucket's label", Example("1-6 h")]
+    first_horizon: Annotated[int, "Its first horizon, in bars after the served model's newest bar"]
+    last_horizon: Annotated[int, "Its last horizon, in bars, included"]
+    figures: Annotated[Figures, "The bucket's figures"]
 
 
-class VersionFigures(Record):
+class VersionFigures(TypedDict):
     """The record of one served model version"""
 
-    model_version = Field(str, "The model version the API reported with these answers")
-    figures = Field(Figures, "That version's figures")
+    model_version: Annotated[str, "The model version the API reported with these answers"]
+    figures: Annotated[Figures, "That version's figures"]
 
 
-class Rules(Record):
+class Rules(TypedDict):
     """The drift thresholds the training run judged the record by"""
 
-    max_mape_ratio = Field(float, "Degraded above this live MAPE ratio")
-    min_coverage = Field(float, "Degraded below this live band coverage")
-    max_coverage = Field(float, "Degraded above this live band coverage")
-    window_days = Field(int, "The window judged: the newest points within this many days")
-    min_points = Field(int, "No verdict with fewer points than this in the window")
+    max_mape_ratio: Annotated[float, "Degraded above this live MAPE ratio"]
+    min_coverage: Annotated[float, "Degraded below this live band coverage"]
+    max_coverage: Annotated[float, "Degraded above this live band coverage"]
+    window_days: Annotated[int, "The window judged: the newest points within this many days"]
+    min_points: Annotated[int, "No verdict with fewer points than this in the window"]
 
 
-class Drift(Record):
+class Drift(TypedDict):
     """The drift verdict on the newest points: the pair is degraded when its live band coverage or MAPE ratio leaves
     the rules' bounds"""
 
-    status = Field(str, "ok, degraded, or too few points to judge", enum=STATUSES)
-    degraded = Field(bool, "Whether the live record breaks a rule (the service keeps serving it)")
-    window_start = Field(str, "The window's first bar; null with no points", nullable=True, format="date-time")
-    figures = Field(Figures, "The window's figures")
-    reasons = Field(ListOf(str), "Every broken rule, readable; empty when none")
-    rules = Field(Rules, "The thresholds")
+    status: Annotated[DriftStatus, "ok, degraded, or too few points to judge"]
+    degraded: Annotated[bool, "Whether the live record breaks a rule (the service keeps serving it)"]
+    window_start: Annotated[Instant | None, "The window's first bar; null with no points"]
+    figures: Annotated[Figures, "The window's figures"]
+    reasons: Annotated[list[str], "Every broken rule, readable; empty when none"]
+    rules: Annotated[Rules, "The thresholds"]
 
 
-class TrackSummary(Record):
+class TrackSummary(TypedDict):
     """A pair's track record, summarised: overall, by horizon bucket and by served model version, with the drift
     verdict"""
 
-    symbol = Field(str, "The pair, as Alpaca writes it", example="BTC/USD")
-    timeframe = Field(str, "The bar length", example="1Hour")
-    interval = Field(float, "Nominal coverage of the served band scored (the API's default level)", example=0.8)
-    first_date = Field(str, "The first bar scored; null when none", nullable=True, format="date-time")
-    last_date = Field(str, "The newest bar scored; null when none", nullable=True, format="date-time")
-    archived = Field(int, "Points older than the kept span, folded into these figures but no longer listed")
-    overall = Field(Figures, "Every point")
-    buckets = Field(ListOf(BucketFigures), "By horizon bucket (points past the last bucket count only overall)")
-    versions = Field(ListOf(VersionFigures), "By served model version, oldest first")
-    drift = Field(Drift, "The drift verdict")
+    symbol: Annotated[str, "The pair, as Alpaca writes it", Example("BTC/USD")]
+    timeframe: Annotated[str, "The bar length", Example("1Hour")]
+    interval: Annotated[float, "Nominal coverage of the served band scored (the API's default level)", Example(0.8)]
+    first_date: Annotated[Instant | None, "The first bar scored; null when none"]
+    last_date: Annotated[Instant | None, "The newest bar scored; null when none"]
+    archived: Annotated[int, "Points older than the kept span, folded into these figures but no longer listed"]
+    overall: Annotated[Figures, "Every point"]
+    buckets: Annotated[list[BucketFigures], "By horizon bucket (points past the last bucket count only overall)"]
+    versions: Annotated[list[VersionFigures], "By served model version, oldest first"]
+    drift: Annotated[Drift, "The drift verdict"]
 
 
-class TrackPoint(Record):
+class TrackPoint(TypedDict):
     """One served forecast and what happened"""
 
-    date = instant("The bar (its start) the forecast was for: its close is `actual`")
-    model_version = Field(str, "The model version that answered")
-    horizon = Field(int, "Bars after the served model's newest bar")
-    bucket = Field(str, "The horizon bucket; null past the last", nullable=True)
-    prediction = Field(float, "What the API answered for `date` (without `level`)")
-    prediction_low = Field(float, "The low end of the band it answered")
-    prediction_high = Field(float, "The high end of the band it answered")
-    actual = Field(float, "The bar's close")
-    naive = Field(float, "The naive forecast: the close of the served model's newest bar")
+    date: Annotated[Instant, "The bar (its start) the forecast was for: its close is `actual`"]
+    model_version: Annotated[str, "The model version that answered"]
+    horizon: Annotated[int, "Bars after the served model's newest bar"]
+    bucket: Annotated[str | None, "The horizon bucket; null past the last"]
+    prediction: Annotated[float, "What the API answered for `date` (without `level`)"]
+    prediction_low: Annotated[float, "The low end of the band it answered"]
+    prediction_high: Annotated[float, "The high end of the band it answered"]
+    actual: Annotated[float, "The bar's close"]
+    naive: Annotated[float, "The naive forecast: the close of the served model's newest bar"]

@@ -11,6 +11,7 @@ from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.track.drift import judge_drift
 from cryptopredict.core.track.records import BucketFigures, TrackSummary, VersionFigures
 from cryptopredict.core.track.sums import Tally
+from cryptopredict.core.typed_json import build
 
 if TYPE_CHECKING:
     from cryptopredict.core.track.record import TrackRecord
@@ -29,7 +30,8 @@ def summarise(record: TrackRecord) -> dict[str, Any]:
     if first is None and record.date:
         first = record.date[0]
     newest = record.newest
-    return TrackSummary.make(
+    return build(
+        TrackSummary,
         symbol=record.symbol,
         timeframe=record.timeframe,
         interval=record.interval,
@@ -38,7 +40,8 @@ def summarise(record: TrackRecord) -> dict[str, Any]:
         archived=archive.points,
         overall=total(range(len(record.date)), archive.overall).figures(),
         buckets=[
-            BucketFigures.make(
+            build(
+                BucketFigures,
                 bucket=label,
                 first_horizon=low,
                 last_horizon=high,
@@ -47,7 +50,8 @@ def summarise(record: TrackRecord) -> dict[str, Any]:
             for label, low, high in timeframe_of(record.timeframe).track_buckets
         ],
         versions=[
-            VersionFigures.make(
+            build(
+                VersionFigures,
                 model_version=version,
                 figures=total(by_version.get(version, []), archive.versions.get(version)).figures(),
             )

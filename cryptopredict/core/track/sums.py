@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptopredict.core.track.records import Figures
+from cryptopredict.core.typed_json import build
 
 Values = tuple[float, float, float, float, float]  # one point's prediction, low, high, actual and naive forecast
 
@@ -37,8 +38,9 @@ class Tally:
 
     def figures(self) -> dict[str, Any]:
         if not self.points:
-            return Figures.make(points=0, mape=None, naive_mape=None, mape_ratio=None, coverage=None)
-        return Figures.make(
+            return build(Figures, points=0, mape=None, naive_mape=None, mape_ratio=None, coverage=None)
+        return build(
+            Figures,
             points=self.points,
             mape=self.error / self.points,
             naive_mape=self.naive_error / self.points,

@@ -8,7 +8,6 @@ from flask import Response, current_app, g
 
 from cryptopredict.core.artifact import PairModel, pair_name
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.manifest import Gate, PairCard
 from cryptopredict.serving.freshness import freshness
 from cryptopredict.serving.http import StrictBlueprint, encode
 from cryptopredict.serving.lookup import forecast_between, predict_at, require_known_pair
@@ -36,14 +35,14 @@ def summarize(pair: PairModel) -> dict[str, Any]:
         "pair": path_form,
         "symbol": pair.symbol,
         "model_version": pair.version,
-        "trained_at": pair.card[PairCard.trained_at],
+        "trained_at": pair.card["trained_at"],
         "timeframe": pair.timeframe.name,
         "bar_seconds": pair.timeframe.seconds,
         "interval": pair.forecast.interval,
         **freshness(pair),
         "first_date": format_utc(pair.forecast.start),
         "last_date": format_utc(pair.forecast.end),
-        "gate_passed": bool(pair.card[PairCard.gate][Gate.passed]),
+        "gate_passed": bool(pair.card["gate"]["passed"]),
         "predict": f"/predict/{path_form}",
         "degraded": bool(pair.record and pair.record.degraded),
         "track_record": f"/pairs/{path_form}/track-record",

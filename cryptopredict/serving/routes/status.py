@@ -8,7 +8,6 @@ from flask import current_app
 from flask_smorest import abort
 
 from cryptopredict.core.artifact import pair_name
-from cryptopredict.core.manifest import Manifest
 from cryptopredict.serving.freshness import freshness, stale_reasons
 from cryptopredict.serving.http import StrictBlueprint
 from cryptopredict.serving.schemas import READINESS_RULE, ErrorSchema, Health, Readiness, ServedManifest
@@ -62,5 +61,5 @@ def get_model() -> dict[str, Any]:
     """The manifest of the artifact being served: every pair's model card (for people and for deploy checks)"""
     manifest = current_app.extensions["artifact"].manifest
     # The artifact keys pairs by symbol (ETH/USD); the API spells a pair in its path form (ETH-USD) everywhere.
-    cards = {pair_name(symbol): card for symbol, card in manifest[Manifest.pairs].items()}
-    return {**manifest, Manifest.pairs: cards}
+    cards = {pair_name(symbol): card for symbol, card in manifest["pairs"].items()}
+    return {**manifest, "pairs": cards}

@@ -13,7 +13,6 @@ from flask import Response, g
 
 from cryptopredict.core.artifact import pair_name
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.track import Figures, TrackSummary
 from cryptopredict.serving.http import StrictBlueprint, encode
 from cryptopredict.serving.lookup import require_known_pair
 from cryptopredict.serving.messages import NOTHING_SCORED
@@ -44,6 +43,6 @@ def get_track_record(query: dict[str, Any], pair: str) -> Response:  # `pair` is
     if page and page[-1] > 0:
         cursor = format_utc(record.date[page[-1]])
         next_link = f"/pairs/{path_form}/track-record?" + urlencode({"limit": query["limit"], "before": cursor})
-    empty = record.summary[TrackSummary.overall][Figures.points] == 0  # archived points count: they were scored
+    empty = record.summary["overall"]["points"] == 0  # archived points count: they were scored
     body = {"pair": path_form, "summary": record.summary, "points": [record.point(i) for i in page], "next": next_link}
     return encode({**body, "note": NOTHING_SCORED if empty else None})
