@@ -1,4 +1,4 @@
-"""The release loop, rehearsed on this machine with the scripts the deploy workflow runs: push, tag, deploy, verify.
+"""The release loop, rehearsed on loopback with the scripts the deploy workflow runs: push, tag, deploy, verify.
 
 Usage (as root): python3 -m rehearsals.release_steps [--work /var/tmp/crypto-predict-rehearsal] [--data CSV]
 
@@ -66,7 +66,7 @@ BASE_IMAGE = "local/python:3.11-slim-bookworm"  # rehearsals/private_docker.sh's
 # earlier moved forward (52 and 104 weeks, keeping weekday and hour) at other price levels.
 PAIR_SERIES = {"BTC/USD": (0, 1.0), "ETH/USD": (52, 0.04), "SOL/USD": (104, 0.002)}
 VERIFY_SECONDS = 180  # a healthy deploy here goes live within seconds
-# The classic builder's deprecation notice, which ends every docker build's stderr here (no buildx on this machine).
+# The classic builder's deprecation notice, which ends the stderr of every docker build the rehearsal runs (no buildx).
 LEGACY_BUILDER_NOTICE = (
     "legacy builder is deprecated",
     "Install the buildx component",
