@@ -8,13 +8,15 @@ Debian's docker-registry in GHCR's place, the fake Alpaca market-data server wit
 serves it at the URL verify polls. Each run plays the workflow's jobs in order, on a clone of this repository's
 HEAD with a bare clone as `origin`:
   version   release/next_version.py --tag --push origin, release/run_instant.py --now (the run's clock)
-  build     release.py preflight; the bar store restored as actions/cache would; release.py previous-model;
-            docker build (the Dockerfile trains: SOURCE=alpaca against the fake Alpaca, UNTIL, TRAIN_OPTIONS);
-            release.py tags and docker push of each; release.py card (from the pushed digest); the bar store saved
-            from the run-outputs stage
-  deploy    release.py deploy (imgURL by digest), release.py verify
+  build     python3 -m release preflight; the bar store restored as actions/cache would; python3 -m release
+            previous-model; python3 -m release plan; docker build (the Dockerfile trains: SOURCE=alpaca against the
+            fake Alpaca, UNTIL, TRAIN_OPTIONS) and docker push of each planned tag; python3 -m release card (from
+            the pushed digest) and smoke; the bar store saved from the run-outputs stage
+  deploy    python3 -m release deploy (imgURL by digest), python3 -m release verify
+  promote   python3 -m release promote, release/prune_images.py
+  monitor   release/monitor.py on the pushed image's model
 The GitHub-only parts (build-push-action's BuildKit build with SBOM and provenance, attest-build-provenance, GHCR,
-actions/cache, Render itself) are not here; the README lists them.
+actions/cache, Render itself) are not here; docs/deployment.md lists them ("What the rehearsals cannot prove").
 
 Steps, each checked and printed as one verdict line:
   a. a push to main: tag v0.1.0 on origin; latest, 0.1.0 and 0.1.0-<stamp> on one digest in the registry (its

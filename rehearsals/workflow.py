@@ -251,7 +251,7 @@ class WorkflowRehearsal(Rehearsal):
             "GITHUB_API_URL": self.api.url.rstrip("/"),
             "GITHUB_GRAPHQL_URL": f"{self.api.url}graphql",
             "IMAGE_NAME": self.image,  # the workflow's one image name, pointed at the loopback registry
-            "ALPACA_DATA_URL": self.fake_alpaca.url,  # release.py plan passes it to the build
+            "ALPACA_DATA_URL": self.fake_alpaca.url,  # `python3 -m release plan` passes it to the build
         }
         variables = {
             "PAIRS": ",".join(PAIR_SERIES),
