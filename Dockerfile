@@ -1,7 +1,7 @@
 # Multi-stage: the build stage trains (with the quality gate); the final stage carries only the artifact, its
 # model report, the serving code and the serving dependencies. Works with the classic builder and with BuildKit.
 # The base is pinned by digest, as the release is: a tag alone can move between two builds. `make pin-base`
-# resolves the tag's current digest and rewrites this line (README: "Supply chain").
+# resolves the tag's current digest and rewrites this line (docs/deployment.md: "Supply chain").
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 FROM ${PYTHON_IMAGE} AS build

@@ -80,8 +80,8 @@ bench-scale: $(VENV)/.deps
 bench-track: $(VENV)/.deps
 	$(BIN)/python -m benchmarks.track --data $(HOURLY_DATA) --json track-bench.json
 
-## freshness: replay 168 six-hourly runs (12 blocks, 2024-06..2025-10) on HOURLY_DATA's hourly bars through train.py's
-## pipeline and the API, against the daily design, the naive forecast and the band's nominal coverage
+## freshness: replay 168 six-hourly runs (24 blocks of 7, 2024-06..2025-10) on HOURLY_DATA's hourly bars through
+## train.py's pipeline and the API, against the daily design, the naive forecast and the band's nominal coverage
 freshness: $(VENV)/.deps
 	$(BIN)/python -m benchmarks.freshness --data $(HOURLY_DATA) --json freshness.json
 

@@ -12,7 +12,7 @@ served by the real Flask app, and requests at random moments within the six hour
 `/predict/BTC-USD` for targets 1-24 hours and 1-7 days after the request (the hourly bars those instants fall in).
 Every answer is compared with the actual hourly close.
 
-Printed against the targets of issue 13: MAPE of the service / MAPE of today's daily design (the close at the
+Printed against the targets in docs/benchmarks.md: MAPE of the service / MAPE of today's daily design (the close at the
 previous midnight UTC, carried forward) at 1-24 h (<= 0.88) and 1-7 days (<= 1.00); the service / the naive
 forecast from the same anchor (<= 1.02); the 80 % band's coverage of the actual closes (75-85 %). A benchmark, not a
 test: it prints pass/fail per row and exits 0 either way.

@@ -3,8 +3,8 @@
 Usage: python -m benchmarks.pairs [--pairs 3] [--first-run 2025-10-01T00:00:00Z]
                                      [--data data/btc-usd-1h.csv.gz] [--json pairs-bench.json]
 
-The target of issue 13: a six-hourly run for three hourly pairs with a warm bar store takes at most 3 minutes on
-this 2-core machine. train.py runs as the workflow runs it (`--source alpaca --bar-store FILE --until INSTANT`,
+The target (docs/benchmarks.md): a six-hourly run for three hourly pairs with a warm bar store takes at most 3
+minutes. train.py runs as the workflow runs it (`--source alpaca --bar-store FILE --until INSTANT`,
 the default hourly timeframe, refit policy and backtest plan, pairs in two processes), against a fake Alpaca
 market-data server on 127.0.0.1 that the real alpaca-py SDK fetches from. Three runs share one bar store and one
 model folder:
@@ -18,9 +18,8 @@ The gate needs realistic bars, so every pair is served the hourly BTC/USD bars i
 other pairs the same series scaled to another price level and relabelled (a refit costs the same whatever the
 series). A pair whose model misses the gate is reported, as in production.
 
-This replaces the earlier five-pair daily measurement: live training now uses hourly bars, so a daily Alpaca run is
-no longer what the workflow does every six hours. A benchmark, not a test: it prints pass/fail per row and exits 0
-either way; without its input it exits 2.
+The pairs are hourly because live training uses hourly bars: that is what the workflow runs every six hours. A
+benchmark, not a test: it prints pass/fail per row and exits 0 either way; without its input it exits 2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Serving benchmark: the real Waitress server under wrk on loopback, against the targets of issue 13.
+"""Serving benchmark: the real Waitress server under wrk on loopback, against the targets in docs/benchmarks.md.
 
 Usage: python -m benchmarks.serving [--data data/btc-usd-1h.csv.gz] [--until 2025-10-01T06:00:00Z]
                                [--model-dir DIR] [--seconds 15] [--connections 16] [--json bench.json]
@@ -215,8 +215,8 @@ def prepare_served(args: argparse.Namespace, work: Path) -> Served:
         instants=instants,
         bitcoin_script=dates_script(work, instants, ["/bitcoin"], "bitcoin"),
         pairs_script=dates_script(work, instants, routes, "pairs"),
-        # /health through the same kind of Lua script: wrk's per-request Lua call costs CPU on this 2-core machine
-        # that the server then lacks, and the ratios must compare the server's work, not the client's.
+        # /health through the same kind of Lua script: wrk's per-request Lua call costs CPU on the cores it shares with
+        # the server, which the server then lacks, and the ratios must compare the server's work, not the client's.
         health_script=dates_script(work, instants, ["/health"], "health"),
     )
 

@@ -29,7 +29,7 @@ dockerd --host "$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfi
 for _ in $(seq 1 60); do docker --host "$SOCK" info >/dev/null 2>&1 && break; sleep 1; done
 docker --host "$SOCK" info >/dev/null
 
-# The stand-in base is re-imported each start, so it always carries this machine's trust settings.
+# The stand-in base is re-imported each start, so it always carries the host's current trust settings.
 ROOTFS=${BASE_ROOTFS:-/var/tmp/crypto-predict-rootfs}
 if [ ! -x "$ROOTFS/usr/bin/python3.11" ]; then
   rm -rf "$ROOTFS"
@@ -40,8 +40,8 @@ fi
 ln -sf /usr/bin/python3.11 "$ROOTFS/usr/local/bin/python"
 rm -f "$ROOTFS"/usr/lib/python3*/EXTERNALLY-MANAGED
 rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
-# Package-index traffic here goes through this machine's CA: give the stand-in base the same trust and pip
-# settings the host has (the official base image needs nothing of the kind on a normal network).
+# The host may reach the package index through a CA of its own (a TLS-inspecting proxy): give the stand-in base the
+# same trust and pip settings the host has (the official base image needs nothing of the kind on a normal network).
 cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$ROOTFS/etc/pip.conf"
 tar -C "$ROOTFS" -c . | docker --host "$SOCK" import - "$BASE" >/dev/null

@@ -1,4 +1,4 @@
-"""The release loop, rehearsed on this machine with the scripts the deploy workflow runs: push, tag, deploy, verify.
+"""The release loop, rehearsed on loopback with the scripts the deploy workflow runs: push, tag, deploy, verify.
 
 Usage (as root): python3 -m rehearsals.release_steps [--work /var/tmp/crypto-predict-rehearsal] [--data CSV]
 
@@ -8,13 +8,15 @@ Debian's docker-registry in GHCR's place, the fake Alpaca market-data server wit
 serves it at the URL verify polls. Each run plays the workflow's jobs in order, on a clone of this repository's
 HEAD with a bare clone as `origin`:
   version   release/next_version.py --tag --push origin, release/run_instant.py --now (the run's clock)
-  build     release.py preflight; the bar store restored as actions/cache would; release.py previous-model;
-            docker build (the Dockerfile trains: SOURCE=alpaca against the fake Alpaca, UNTIL, TRAIN_OPTIONS);
-            release.py tags and docker push of each; release.py card (from the pushed digest); the bar store saved
-            from the run-outputs stage
-  deploy    release.py deploy (imgURL by digest), release.py verify
+  build     python3 -m release preflight; the bar store restored as actions/cache would; python3 -m release
+            previous-model; python3 -m release plan; docker build (the Dockerfile trains: SOURCE=alpaca against the
+            fake Alpaca, UNTIL, TRAIN_OPTIONS) and docker push of each planned tag; python3 -m release card (from
+            the pushed digest) and smoke; the bar store saved from the run-outputs stage
+  deploy    python3 -m release deploy (imgURL by digest), python3 -m release verify
+  promote   python3 -m release promote, release/prune_images.py
+  monitor   release/monitor.py on the pushed image's model
 The GitHub-only parts (build-push-action's BuildKit build with SBOM and provenance, attest-build-provenance, GHCR,
-actions/cache, Render itself) are not here; the README lists them.
+actions/cache, Render itself) are not here; docs/deployment.md lists them ("What the rehearsals cannot prove").
 
 Steps, each checked and printed as one verdict line:
   a. a push to main: tag v0.1.0 on origin; latest, 0.1.0 and 0.1.0-<stamp> on one digest in the registry (its
@@ -66,7 +68,7 @@ BASE_IMAGE = "local/python:3.11-slim-bookworm"  # rehearsals/private_docker.sh's
 # earlier moved forward (52 and 104 weeks, keeping weekday and hour) at other price levels.
 PAIR_SERIES = {"BTC/USD": (0, 1.0), "ETH/USD": (52, 0.04), "SOL/USD": (104, 0.002)}
 VERIFY_SECONDS = 180  # a healthy deploy here goes live within seconds
-# The classic builder's deprecation notice, which ends every docker build's stderr here (no buildx on this machine).
+# The classic builder's deprecation notice, which ends the stderr of every docker build the rehearsal runs (no buildx).
 LEGACY_BUILDER_NOTICE = (
     "legacy builder is deprecated",
     "Install the buildx component",

@@ -1,4 +1,4 @@
-"""The deploy workflow file itself, run by nektos/act on this machine against loopback stand-ins, scenario by scenario.
+"""The deploy workflow file itself, run by nektos/act against loopback stand-ins, scenario by scenario.
 
 Usage (as root): python3 -m rehearsals.workflow --actions-dir DIR [--work /var/tmp/crypto-predict-workflows]
                  [--run-timeout 1800]
@@ -57,7 +57,7 @@ ACT_VERSION = "0.2.89"
 VERIFY_SECONDS = 60  # verify's deadline under act (600 on GitHub): a healthy deploy here goes live in seconds
 WORKFLOW = ".github/workflows/deploy.yml"
 UNKNOWN_TO_ACT = "artifact-metadata"  # a permission act's schema does not know yet (see strip_unknown_permissions)
-TEST_IMAGE = "local/python-node:3.11-slim-bookworm"  # the stand-in base plus this machine's node, for JS actions
+TEST_IMAGE = "local/python-node:3.11-slim-bookworm"  # the stand-in base plus the host's node, for JS actions
 ORIGIN_URL = f"https://github.com/{REPOSITORY}.git"  # what act reads as github.repository; git pushes go local
 USES = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", re.MULTILINE)
 JOB_END = re.compile(r"^\[[^\]]*/([\w-]+)\s*\]\s+🏁\s+Job (succeeded|failed)", re.MULTILINE)
@@ -153,7 +153,7 @@ class WorkflowRehearsal(Rehearsal):
         self.prepare_workspace()
 
     def build_test_image(self) -> None:
-        """The stand-in base with this machine's Node.js: act runs JavaScript actions in the job's container."""
+        """The stand-in base with the host's Node.js: act runs JavaScript actions in the job's container."""
         context = self.work / "test-image"
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir()
@@ -251,7 +251,7 @@ class WorkflowRehearsal(Rehearsal):
             "GITHUB_API_URL": self.api.url.rstrip("/"),
             "GITHUB_GRAPHQL_URL": f"{self.api.url}graphql",
             "IMAGE_NAME": self.image,  # the workflow's one image name, pointed at the loopback registry
-            "ALPACA_DATA_URL": self.fake_alpaca.url,  # release.py plan passes it to the build
+            "ALPACA_DATA_URL": self.fake_alpaca.url,  # `python3 -m release plan` passes it to the build
         }
         variables = {
             "PAIRS": ",".join(PAIR_SERIES),

@@ -111,7 +111,7 @@ def check_service(base: str, timeout: float = 60.0) -> list[str]:
 
 
 def smoke(image: str, port: int) -> list[str]:
-    """Run the pushed image (by digest) on this machine's network and smoke-test it: what a scheduled run checks
+    """Run the pushed image (by digest) on the host's network and smoke-test it: what a scheduled run checks
     instead of the whole test suite, since it changes no code."""
     name = f"crypto-predict-smoke-{port}"
     docker("run", "--detach", "--name", name, "--network", "host", "--env", f"PORT={port}", image)

@@ -3,9 +3,9 @@
 Usage: python3 -m release.monitor MANIFEST_OR_MODEL_DIR
 
 Standard library only (a bare python3 in a CI step). The verdict is the one training wrote into each pair's record
-(cryptopredict/core/track.py: live band coverage and MAPE ratio over the newest points, against the rules recorded with
-it). Exit status: 0 no pair degraded; 1 some pair degraded (the service keeps serving it); 2 the artifact cannot be
-read.
+(cryptopredict/core/track/drift.py: live band coverage and MAPE ratio over the newest points, against the rules
+recorded with it). Exit status: 0 no pair degraded; 1 some pair degraded (the service keeps serving it); 2 the
+artifact cannot be read.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the layout work must not change, captured once: every API answer (routes and errors), the artifact's files
+"""What a user gets, captured once: every API answer (routes and errors), the artifact's files
 and the command-line help, with the values a clock decides (fit time, ages) masked.
 
 `python -m tests.goldens` rewrites tests/data/goldens.json from freshly fitted fixtures; the test compares against it.

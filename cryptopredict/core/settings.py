@@ -55,7 +55,7 @@ class ServerOptions:
     shutdown_grace_seconds: int
 
 
-# This machine only: a developer's `make serve` is not reachable from the network. The container sets HOST=0.0.0.0.
+# Loopback only: a developer's `make serve` is not reachable from the network. The container sets HOST=0.0.0.0.
 DEFAULT_HOST = "127.0.0.1"
 
 

@@ -227,7 +227,7 @@ def gate_options(gate: GateThresholds) -> Defaulted:
 
 
 def add_drift_options(group: argparse._ArgumentGroup, defaults: TrainSettings) -> None:
-    drift = defaults.drift  # the track record's drift rules (cryptopredict/core/track.py), written into each record
+    drift = defaults.drift  # the track record's drift rules (cryptopredict/core/track/), written into each record
     add_defaulted(
         group,
         (

@@ -1,5 +1,5 @@
 """Scoring what was served: each run appends the previous artifact's forecasts, as the API answered them, for every
-bar that closed since that artifact's newest bar, to the pair's track record (cryptopredict/core/track.py).
+bar that closed since that artifact's newest bar, to the pair's track record (cryptopredict/core/track/).
 
 A forecast is looked up exactly as the server does (`ForecastTable.lookup` at the bar's start, the default level: what
 `GET /predict/{pair}?date=<bar>` answers without `level`), and its actual is the bar's close from the table this run

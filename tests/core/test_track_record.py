@@ -1,4 +1,4 @@
-"""The track record: each run scores what the previous artifact served against what happened (issue #16)."""
+"""The track record: each run scores what the previous artifact served against what happened."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The layout may change, what a user gets may not: every API answer, the artifact's files and every command's help
-and exit code, against what was captured before the layout work (tests/goldens.py; clock-set values masked)."""
+and exit code, against what tests/goldens.py captured (tests/data/goldens.json; clock-set values masked)."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ ZONELESS_URLS = [
 @pytest.mark.parametrize("url", ZONELESS_URLS)
 @pytest.mark.parametrize("moment", ["2024-12-01T18:30:00", "2024-12-01T18:30", "2024-12-01T18:30:00.250"])
 def test_a_date_time_without_a_zone_is_utc(client: FlaskClient, url: str, moment: str) -> None:
-    # README: a time without a zone is UTC, never the server's local time; the answer is byte for byte the Z one's.
+    # docs/api.md: a time without a zone is UTC, never the server's local time; the answer is byte for byte the Z one's.
     zoneless, zulu = client.get(url.format(moment)), client.get(url.format(moment + "Z"))
     assert (zoneless.status_code, zulu.status_code) == (200, 200)
     assert zoneless.data == zulu.data

@@ -70,7 +70,7 @@ def test_the_last_bar_holds_its_observed_close_and_anchors_the_forecast(hourly_c
     points = {p["date"]: p for p in hourly_client.get("/bitcoin/forecast").get_json()["points"]}
     close = observed_close(LAST_BAR)
     assert points[LAST_BAR]["actual"] == close
-    # A date in the history is answered by the forecast made one bar before it (see the README); the first hour
+    # A date in the history is answered by the forecast made one bar before it (docs/api.md, Dates); the first hour
     # after the last bar is forecast from that bar's close.
     at_last_bar = hourly_client.get(f"/bitcoin?date={LAST_BAR}").get_json()
     assert at_last_bar["prediction"] == points[LAST_BAR]["prediction"]

@@ -1,4 +1,4 @@
-"""Honest answers about old data (issue 17, point 1): the 422 past the range and the OpenAPI description say where
+"""Honest answers about old data: the 422 past the range and the OpenAPI description say where
 the data ends, how old it is, and what this instance does (or does not do) to keep it current."""
 
 from __future__ import annotations

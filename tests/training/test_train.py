@@ -465,7 +465,7 @@ def answers(model_dir: Path) -> dict[str, bytes]:
 def test_training_a_new_pair_keeps_the_pairs_already_served(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """As the README trains one more pair: `--data my.csv --pairs SOL/USD` into the folder serving BTC and ETH."""
+    """As docs/training.md trains one more pair: `--data my.csv --pairs SOL/USD` into the folder serving BTC and ETH."""
     before, served = read_manifest(model_dir), answers(model_dir)
     kept_files = {name: (model_dir / name).read_bytes() for s in ("BTC/USD", "ETH/USD") for name in pair_files(s).all()}
     eth = read_csv_bars(ROOT / "data" / "eth-usd-1d.csv")

@@ -1,6 +1,6 @@
 """GET /pairs/{pair}/track-record: what the served models answered, against what happened.
 
-The record is the artifact's `<pair>.record.json` (cryptopredict/core/track.py defines it, the summary and the drift
+The record is the artifact's `<pair>.record.json` (cryptopredict/core/track/ defines it, the summary and the drift
 verdict); its /metrics series are in observability.py.
 """
 
