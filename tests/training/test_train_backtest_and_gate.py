@@ -1,5 +1,5 @@
-"""train.py's backtest, gate and model cards end to end: the same forecasts in parallel or not, the cards printed
-and written, a failed gate keeping the previous model, a history too short for the backtest or shrinking its plan."""
+"""train.py's backtest, gate and model cards end to end: the cards printed and written, a failed gate keeping the
+previous model, a history too short for the backtest or shrinking its plan."""
 
 from __future__ import annotations
 
@@ -14,14 +14,6 @@ from cryptopredict.training.backtest import BacktestPlan, fit_plan
 from cryptopredict.training.bars import read_csv_bars
 from tests.fakes.alpaca import make_daily_bars
 from tests.training.train_runs import BTC_ONLY, REFIT, SMALL, read_manifest, snapshot
-
-
-def test_the_same_inputs_give_the_same_forecasts_in_parallel_or_not(tmp_path: Path) -> None:
-    # Two pairs in two processes, then one pair at a time with the backtest in one process: the same bytes.
-    assert train.main([*SMALL, "--model-dir", str(tmp_path / "a")]) == 0
-    assert train.main([*SMALL, "--workers", "1", "--model-dir", str(tmp_path / "b")]) == 0
-    for name in ("btc-usd.forecast.json", "eth-usd.forecast.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_the_model_card_is_printed_and_written_self_contained(

@@ -1,5 +1,6 @@
-"""train.py with several pairs: each updates or keeps its previous model on its own, a new pair joins the pairs
-already served, a pair leaves the artifact only when retired or when it cannot be carried over."""
+"""train.py with several pairs: each updates or keeps its previous model on its own, fitting them in parallel gives
+the same forecasts as one by one, a new pair joins the pairs already served, and a pair leaves the artifact only
+when retired or when it cannot be carried over."""
 
 from __future__ import annotations
 
@@ -81,6 +82,14 @@ def test_a_pair_whose_fetch_fails_keeps_its_model_and_a_new_one_without_a_model_
     assert after["pairs"]["BTC/USD"]["source"]["kind"] == "alpaca"
     assert after["pairs"]["ETH/USD"] == before["pairs"]["ETH/USD"]
     assert list(after["run"]["kept"]) == ["ETH/USD"] and list(after["run"]["dropped"]) == ["SOL/USD"]
+
+
+def test_the_same_inputs_give_the_same_forecasts_in_parallel_or_not(tmp_path: Path) -> None:
+    # Two pairs in two processes, then one pair at a time with the backtest in one process: the same bytes.
+    assert train.main([*SMALL, "--model-dir", str(tmp_path / "a")]) == 0
+    assert train.main([*SMALL, "--workers", "1", "--model-dir", str(tmp_path / "b")]) == 0
+    for name in ("btc-usd.forecast.json", "eth-usd.forecast.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 ANSWERED = [
