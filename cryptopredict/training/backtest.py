@@ -302,7 +302,7 @@ class BacktestResult:
 
 
 def backtest(
-    bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: BacktestPlan | None = None, workers: int | None = None
+    bars: pd.DataFrame, spec: ModelSpec, level: int, plan: BacktestPlan | None = None, workers: int | None = None
 ) -> BacktestResult:
     """Run the backtest, choose the damping, score it, and calibrate the band for serving."""
     plan = plan or BacktestPlan.for_timeframe(spec.timeframe)  # callers choose it with fit_plan first
@@ -313,7 +313,7 @@ def backtest(
     return BacktestResult(
         spec=chosen,
         band=calibrate_band(matrix, damping, spec.timeframe),
-        table=score(matrix, damping, spec.timeframe, interval),
+        table=score(matrix, damping, spec.timeframe, level),
         plan=plan,
         last_origin=paths[-1].origin,
         first_scored=next(p.origin for p in paths if p.scored),

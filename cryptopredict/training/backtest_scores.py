@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, coverage_of, level_of
+from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, coverage_of
 from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.core.timeframe import Timeframe
 from cryptopredict.core.typed_json import build
@@ -151,9 +151,8 @@ def _score(paths: Paths, damping: float | None, h: int, calibration_size: int) -
     }
 
 
-def _scores(result: dict[str, Any], mase: float, interval: float) -> dict[str, Any]:
-    """A forecast's Scores record: the band of `interval` (the served columns' level) and every level's."""
-    level = level_of(interval)
+def _scores(result: dict[str, Any], mase: float, level: int) -> dict[str, Any]:
+    """A forecast's Scores record: the band of `level` (the served columns' level) and every level's."""
     return build(
         Scores,
         mape=result["mape"],
@@ -180,7 +179,7 @@ def independent_outcomes(origins: int, timeframe: Timeframe, h: int) -> int:
     return origins * timeframe.origin_every // max(h, timeframe.origin_every)
 
 
-def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -> list[dict[str, Any]]:
+def score(paths: Paths, damping: float, timeframe: Timeframe, level: int) -> list[dict[str, Any]]:
     """The backtest table: one row per reported horizon, model and naive side by side."""
     matrix = PathMatrix.of(paths)
     rows = []
@@ -195,8 +194,8 @@ def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -
                 origins=model["origins"],
                 independent=independent_outcomes(model["band_origins"], timeframe, h),
                 mape_ratio=model["mape"] / naive["mape"],
-                model=_scores(model, model["mae"] / naive["mae"], interval),
-                naive=_scores(naive, 1.0, interval),
+                model=_scores(model, model["mae"] / naive["mae"], level),
+                naive=_scores(naive, 1.0, level),
             )
         )
     return rows

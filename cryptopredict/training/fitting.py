@@ -14,7 +14,7 @@ import pandas as pd
 
 from cryptopredict.core.artifact import pair_files
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.forecast import ForecastTable
+from cryptopredict.core.forecast import ForecastTable, coverage_of
 from cryptopredict.core.manifest import Gate, PairCard, Update
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.typed_json import build
@@ -71,7 +71,7 @@ def fit_pair(
     # Before any fit: a history too short for the backtest is refused (or the plan shrunk) at once.
     start = pd.Timestamp(settings.start)
     plan, plan_note = fit_plan(bars, settings.bar_timeframe, settings.backtest_plan, start=start)
-    result = backtest(bars, spec, settings.interval, plan, workers=workers)
+    result = backtest(bars, spec, settings.level, plan, workers=workers)
     result = replace(result, table=with_tolerances(result.table, settings.gate))  # the card records them
     failures = find_failures(result.table, settings.gate)
     window = fit_window(bars, result.spec)
@@ -83,13 +83,13 @@ def fit_pair(
         band=result.band,
         symbol=symbol,
         horizon_days=settings.horizon_days,
-        interval=settings.interval,
+        level=settings.level,
     )
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     fit = dict(  # the card's fields known at the fit; _finish adds the rest
         symbol=symbol,
         timeframe=settings.bar_timeframe.name,
-        interval=settings.interval,
+        interval=coverage_of(settings.level),
         horizon_days=settings.horizon_days,
         source=origin,
         first_bar=format_utc(window["ds"].iloc[0]),
@@ -102,7 +102,7 @@ def fit_pair(
         backtest=result.summary(),
         gate=build(Gate, **settings.gate.describe(), passed=not failures, failures=failures),
     )
-    band = result.band.to_json(result.spec.damping, settings.interval)
+    band = result.band.to_json(result.spec.damping, settings.level)
     fitted = _finish(symbol, fit, table, serialise_model(model), band, failures, now, made_at=trained_at)
     return replace(fitted, plan_note=plan_note)
 
@@ -123,7 +123,7 @@ def reanchor_pair(
         band=band,
         symbol=symbol,
         horizon_days=settings.horizon_days,
-        interval=settings.interval,
+        level=settings.level,
     )
     fit = stored.card | dict(source=origin, horizon_days=settings.horizon_days)
     return _finish(symbol, fit, table, stored.files[names.prophet], stored.files[names.band], [], now, "reanchor")

@@ -23,7 +23,7 @@ from prophet import Prophet
 from prophet.serialize import model_from_json, model_to_json
 
 from cryptopredict.core.dates import epoch_of
-from cryptopredict.core.forecast import BandQuantiles, ForecastTable, level_of, levels_text, significant
+from cryptopredict.core.forecast import BandQuantiles, ForecastTable, levels_text, significant
 from cryptopredict.core.timeframe import DAY, Timeframe
 
 BAND_FORMAT = 2  # 1: the 80 % band only
@@ -56,16 +56,15 @@ class Band(BandQuantiles):
     """Log-error quantiles per level and horizon in bars (see forecast.BandQuantiles), kept at full precision in
     the band file, from which a later run re-anchors the forecast."""
 
-    def to_json(self, damping: float, interval: float) -> bytes:
+    def to_json(self, damping: float, level: int) -> bytes:
         """The band file: what a later run needs, with the stored Prophet model, to re-anchor the forecast.
 
-        The columns' level (`interval`'s) at full precision, so a re-anchor reproduces them exactly; the others as the
+        The columns' level (`level`) at full precision, so a re-anchor reproduces them exactly; the others as the
         table stores them, which is all a re-anchor needs of them, and keeps an hourly pair's artifact small."""
         rounded = self.rounded()
-        exact = level_of(interval)
         levels = BandQuantiles(
-            low={level: (self if level == exact else rounded).low[level] for level in self.low},
-            high={level: (self if level == exact else rounded).high[level] for level in self.high},
+            low={each: (self if each == level else rounded).low[each] for each in self.low},
+            high={each: (self if each == level else rounded).high[each] for each in self.high},
         )
         body = {"format": BAND_FORMAT, "damping": damping, "levels": levels.to_dict()}
         return json.dumps(body, separators=(",", ":")).encode()
@@ -150,7 +149,7 @@ def materialise_forecast(
     band: Band,
     symbol: str,
     horizon_days: int,
-    interval: float,
+    level: int,
 ) -> ForecastTable:
     """Evaluate the model once on a regular grid from the table's first bar to the last bar plus the horizon.
 
@@ -172,11 +171,10 @@ def materialise_forecast(
             latest = i
     rows = range(1, len(grid))  # the first bar has nothing before it to be predicted from
     prediction, low, high = [], [], []
-    level = level_of(interval)  # the columns hold this level's band; the table keeps every level's quantiles
     for i in rows:
         a = anchor[i]
         centre = actual[a] * math.exp(spec.damping * (trend[i] - trend[a]))
-        q_low, q_high = band.at(i - a, level)
+        q_low, q_high = band.at(i - a, level)  # the columns hold this level; the table keeps every level's
         prediction.append(significant(centre))
         low.append(significant(centre * math.exp(min(q_low, 0.0))))
         high.append(significant(centre * math.exp(max(q_high, 0.0))))
@@ -186,7 +184,7 @@ def materialise_forecast(
         start=epoch_of(grid[1]),
         step=step,
         last_bar=epoch_of(last),
-        interval=interval,
+        level=level,
         prediction=prediction,
         low=low,
         high=high,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.forecast import DEFAULT_LEVEL, ForecastTable, coverage_of
+from cryptopredict.core.forecast import DEFAULT_LEVEL, ForecastTable
 from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.track import DriftRules, Run, TrackRecord, empty_record, verdict_line
@@ -85,7 +85,7 @@ def score_pair(
             note = f"nothing scored (no new forecast this run); {_figures(record)}"
             return Scored(stored_files[pair_files(symbol).record], note)
         return Scored(
-            empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules).to_json(),
+            empty_record(symbol, timeframe_name, DEFAULT_LEVEL, rules).to_json(),
             f"{why}: the record starts empty; nothing scored (no new forecast this run)",
         )
     record, lead = _record_to_extend(symbol, record, why, actuals.timeframe, rules)
@@ -108,13 +108,13 @@ def _record_to_extend(
     lead = ""
     if record is None:
         lead = f"{why}: the record starts empty; "
-        record = empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules)
+        record = empty_record(symbol, timeframe_name, DEFAULT_LEVEL, rules)
     elif record.timeframe != timeframe_name:
         lead = (
             f"the record of {len(record) + record.archive.points} {record.timeframe} points is closed: this run's bars "
             f"are {timeframe_name}; a new record starts; "
         )
-        record = empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules)
+        record = empty_record(symbol, timeframe_name, DEFAULT_LEVEL, rules)
     return replace(record, rules=rules), lead
 
 

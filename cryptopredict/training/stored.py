@@ -13,6 +13,7 @@ import pandas as pd
 
 from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
 from cryptopredict.core.dates import naive_utc, parse_utc
+from cryptopredict.core.forecast import coverage_of
 from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, PairCard
 from cryptopredict.core.typed_json import problems
 from cryptopredict.training.model import Band
@@ -32,8 +33,8 @@ class PairEntry:
 
     def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
-        timeframe, interval = self.card["timeframe"], self.card["interval"]
-        if timeframe != settings.bar_timeframe.name or interval != settings.interval:
+        timeframe, interval = self.card["timeframe"], self.card["interval"]  # the card holds the level's coverage
+        if timeframe != settings.bar_timeframe.name or interval != coverage_of(settings.level):
             return f"the stored model is for {timeframe} bars and a {interval} band"
         try:  # a band file of another format (one written before the band levels) cannot re-anchor every level
             Band.from_json(self.files[pair_files(self.card["symbol"]).band])

@@ -108,7 +108,7 @@ BAND = Band(
 
 
 def test_the_band_file_round_trips_with_its_damping() -> None:
-    restored, damping = Band.from_json(BAND.to_json(0.35, 0.8))
+    restored, damping = Band.from_json(BAND.to_json(0.35, 80))
     assert damping == 0.35
     # The columns' level exactly (a re-anchor reproduces the table byte for byte); the others as the table keeps them.
     assert (restored.low[80], restored.high[80]) == (BAND.low[80], BAND.high[80])

@@ -15,7 +15,7 @@ import pytest
 
 from cryptopredict.core.artifact import pair_files, read_verified_files, write_artifact
 from cryptopredict.core.dates import parse_utc
-from cryptopredict.core.forecast import ForecastTable
+from cryptopredict.core.forecast import ForecastTable, level_of
 from cryptopredict.core.timeframe import HOUR, timeframe_of
 from cryptopredict.training import cli as train_py
 from cryptopredict.training import pipeline
@@ -101,7 +101,7 @@ def test_the_stored_prophet_json_and_band_reproduce_the_published_forecast(
         band=band,
         symbol=BTC,
         horizon_days=card["horizon_days"],
-        interval=card["interval"],
+        level=level_of(card["interval"]),
     )
     assert table.to_json() == files[FILES.forecast]
 
