@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import BandQuantiles
 from cryptopredict.core.manifest import Backtest
 from cryptopredict.core.timeframe import Timeframe
 from cryptopredict.core.typed_json import build
@@ -35,7 +36,7 @@ from cryptopredict.training.backtest_scores import (
     score,
 )
 from cryptopredict.training.cluster import find_fanout
-from cryptopredict.training.model import Band, ModelSpec, fit_model, log_trend
+from cryptopredict.training.model import ModelSpec, fit_model, log_trend
 
 # choose_origins refuses a backtest with fewer scored refits than this (or than the plan asks for, if fewer).
 MIN_SCORED_REFITS = 24
@@ -274,7 +275,7 @@ def run_origins(
 @dataclass(frozen=True)
 class BacktestResult:
     spec: ModelSpec
-    band: Band
+    band: BandQuantiles
     table: list[dict[str, Any]]
     plan: BacktestPlan
     last_origin: pd.Timestamp

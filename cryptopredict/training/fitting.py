@@ -21,13 +21,14 @@ from cryptopredict.core.typed_json import build
 from cryptopredict.training.backtest import backtest, fit_plan
 from cryptopredict.training.gate import find_failures, with_tolerances
 from cryptopredict.training.model import (
-    Band,
     ModelSpec,
     deserialise_model,
     fit_model,
     fit_window,
     materialise_forecast,
+    read_band_file,
     serialise_model,
+    write_band_file,
 )
 from cryptopredict.training.settings import TrainSettings
 from cryptopredict.training.stored import PairEntry
@@ -102,7 +103,7 @@ def fit_pair(
         backtest=result.summary(),
         gate=build(Gate, **settings.gate.describe(), passed=not failures, failures=failures),
     )
-    band = result.band.to_json(result.spec.damping, settings.level)
+    band = write_band_file(result.band, result.spec.damping, settings.level)
     fitted = _finish(symbol, fit, table, serialise_model(model), band, failures, now, made_at=trained_at)
     return replace(fitted, plan_note=plan_note)
 
@@ -114,7 +115,7 @@ def reanchor_pair(
     symbol = stored.card["symbol"]
     names = pair_files(symbol)
     model = deserialise_model(stored.files[names.prophet])
-    band, damping = Band.from_json(stored.files[names.band])
+    band, damping = read_band_file(stored.files[names.band])
     spec = ModelSpec(timeframe=timeframe_of(stored.card["timeframe"]), damping=damping)
     table = materialise_forecast(
         model,

@@ -16,7 +16,7 @@ from cryptopredict.core.dates import naive_utc, parse_utc
 from cryptopredict.core.forecast import coverage_of
 from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, PairCard
 from cryptopredict.core.typed_json import problems
-from cryptopredict.training.model import Band
+from cryptopredict.training.model import read_band_file
 from cryptopredict.training.settings import TrainSettings
 
 
@@ -37,7 +37,7 @@ class PairEntry:
         if timeframe != settings.bar_timeframe.name or interval != coverage_of(settings.level):
             return f"the stored model is for {timeframe} bars and a {interval} band"
         try:  # a band file of another format (one written before the band levels) cannot re-anchor every level
-            Band.from_json(self.files[pair_files(self.card["symbol"]).band])
+            read_band_file(self.files[pair_files(self.card["symbol"]).band])
         except ValueError as exc:
             return f"the stored band cannot be re-anchored: {exc}"
         if self.bar("fit_last_bar") > bars["ds"].iloc[-1]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.core.forecast import LEVELS
+from cryptopredict.core.forecast import LEVELS, BandQuantiles
 from cryptopredict.core.timeframe import DAY, HOUR
 from cryptopredict.training import backtest as bt
 from cryptopredict.training import backtest_scores
@@ -29,7 +29,7 @@ from cryptopredict.training.backtest import (
 from cryptopredict.training.backtest_scores import independent_outcomes
 from cryptopredict.training.bars import read_embedded_bars
 from cryptopredict.training.gate import COVERAGE_Z, GateThresholds, coverage_tolerance, find_failures, with_tolerances
-from cryptopredict.training.model import Band, ModelSpec
+from cryptopredict.training.model import ModelSpec
 
 ONE_DAY = pd.Timedelta(days=1)
 
@@ -212,7 +212,7 @@ def test_conformal_band_recovers_a_known_random_walk() -> None:
 
 
 def test_band_widens_like_a_random_walk_past_the_calibrated_horizon() -> None:
-    band = Band(
+    band = BandQuantiles(
         low={50: [-0.005, -0.01], 80: [-0.01, -0.02], 95: [-0.02, -0.04]},
         high={50: [0.005, 0.01], 80: [0.01, 0.02], 95: [0.02, 0.04]},
     )
