@@ -40,7 +40,7 @@ def full_year(seed: int = 16) -> tuple[int, int, float]:
     """The stored size of an hourly record of KEEP_DAYS days of points, its point count, and how long one more run's
     bookkeeping takes on it (read the file, append six points, fold, summarise, write)."""
     rng = random.Random(seed)
-    record = empty_record("BTC/USD", HOUR.name, 0.8, DriftRules())
+    record = empty_record("BTC/USD", HOUR.name, 80, DriftRules())
     anchor, price = 1_740_787_200, 84_000.0
     for _ in range(KEEP_DAYS * 4):
         rows = []

@@ -17,14 +17,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptopredict.core.dates import parse_utc
 from cryptopredict.core.files import fsync_dir, write_synced
 from cryptopredict.core.forecast import ForecastTable
-from cryptopredict.core.manifest import FORMAT, check_manifest
+from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, check_manifest
 from cryptopredict.core.timeframe import Timeframe, timeframe_of
 from cryptopredict.core.track import TrackRecord
 
@@ -33,6 +33,10 @@ MANIFEST_FILE = "manifest.json"
 
 class ArtifactError(RuntimeError):
     """The artifact is missing, incomplete or has been altered."""
+
+
+class UnreadableFormat(ArtifactError):
+    """A previous artifact of a format this version cannot upgrade to its own."""
 
 
 def pair_name(symbol: str) -> str:
@@ -208,6 +212,35 @@ def read_verified_files(model_dir: Path) -> tuple[dict[str, Any], dict[str, byte
             raise ArtifactError(f"model file {path} does not match its checksum in {manifest_path}")
         contents[name] = data
     return manifest, contents
+
+
+@dataclass(frozen=True)
+class PreviousArtifact:
+    """A published artifact as a training run reads it: upgraded to FORMAT in memory, with why a file this format
+    has is absent because the artifact's own format lacked it, by file name."""
+
+    manifest: dict[str, Any]
+    contents: dict[str, bytes]
+    absent: dict[str, str] = field(default_factory=dict)
+
+
+def read_previous_artifact(model_dir: Path) -> PreviousArtifact:
+    """The artifact in `model_dir`, checked as read_verified_files does, of this FORMAT or upgraded to it from one of
+    the PREVIOUS_FORMATS; ArtifactError if it cannot be read, UnreadableFormat if it is of any other format.
+
+    This is the one place that knows what the older formats lack."""
+    manifest, contents = read_verified_files(model_dir)
+    found = manifest.get("format")
+    if found not in (FORMAT, *PREVIOUS_FORMATS):
+        raise UnreadableFormat(f"the previous artifact is format {found!r}, whose forecasts this run does not read")
+    absent = {}
+    if found == 4:  # format 5 added each pair's track record; a format-4 pair's starts with the next run's points
+        pairs = manifest.get("pairs")
+        absent = {
+            pair_files(symbol).record: "the previous artifact has no track record (format 4)"
+            for symbol in (pairs if isinstance(pairs, dict) else {})
+        }
+    return PreviousArtifact({**manifest, "format": FORMAT}, contents, absent)
 
 
 def _read_record(model_dir: Path, contents: Mapping[str, bytes], symbol: str) -> TrackRecord:

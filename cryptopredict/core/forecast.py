@@ -1,8 +1,9 @@
 """The materialised forecast: one row per bar, looked up and interpolated without pandas.
 
 The band levels are defined here, once, for training and serving alike: the table holds the band of its own
-`interval` (the default level) as columns, and every level's log-error quantiles per calibrated horizon, from
-which another level's band is computed at lookup relative to those columns.
+`level` (the default level) as columns, and every level's log-error quantiles per calibrated horizon, from
+which another level's band is computed at lookup relative to those columns. The table file carries that level as
+its nominal coverage, `interval` (coverage_of), a share like the API's answers.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class ForecastTable:
     start: int  # epoch seconds of the first grid point (the first bar)
     step: int  # seconds between grid points (the bar length)
     last_bar: int  # epoch seconds of the last observed bar
-    interval: float  # the nominal coverage of the band in `low` and `high`, e.g. 0.8
+    level: int  # the level of the band in `low` and `high`, e.g. 80
     prediction: Sequence[float]
     low: Sequence[float]
     high: Sequence[float]
@@ -175,7 +176,7 @@ class ForecastTable:
         index, remainder = divmod(epoch - self.start, self.step)
         i = int(index)
         last = remainder == 0 or i + 1 >= len(self.prediction)
-        if coverage_of(level) == self.interval:  # the stored columns: the answer is what it was before levels
+        if level == self.level:  # the stored columns: the answer is what it was before levels
             low, high = self.low, self.high
             if last:
                 return Point(epoch, self.prediction[i], low[i], high[i])
@@ -214,10 +215,10 @@ class ForecastTable:
         quantiles at the row's distance from its anchor, so that a narrower level lies inside the stored band and a
         wider one around it however the numbers round."""
         low, high, centre = self.low[row], self.high[row], self.prediction[row]
-        if coverage_of(level) == self.interval:
+        if level == self.level:
             return low, high
         steps = self.steps_ahead(row)
-        stored_low, stored_high = self.band.at(steps, level_of(self.interval))
+        stored_low, stored_high = self.band.at(steps, self.level)
         q_low, q_high = self.band.at(steps, level)
         # As materialised: the low end never above the prediction, the high end never below it.
         low = significant(low * math.exp(min(q_low, 0.0) - min(stored_low, 0.0)))
@@ -243,7 +244,7 @@ class ForecastTable:
                 "start": self.start,
                 "step": self.step,
                 "last_bar": self.last_bar,
-                "interval": self.interval,
+                "interval": coverage_of(self.level),
                 "prediction": list(self.prediction),
                 "low": list(self.low),
                 "high": list(self.high),
@@ -267,7 +268,7 @@ class ForecastTable:
         for row, (lo, mid, hi) in enumerate(zip(data["low"], data["prediction"], data["high"], strict=True)):
             if not (math.isfinite(lo) and math.isfinite(hi) and lo <= mid <= hi):
                 raise ValueError(f"forecast band must be finite and hold the prediction (row {row}: {lo}, {mid}, {hi})")
-        level_of(data["interval"])  # the stored band is one of the levels
+        level = level_of(data["interval"])  # the stored band is one of the levels
         # Nested quantiles make every row's bands nested (see band_at); checking them is cheap at start-up.
         band = BandQuantiles.from_dict(data.get("band"))
         return cls(
@@ -276,7 +277,7 @@ class ForecastTable:
             start=int(data["start"]),
             step=int(data["step"]),
             last_bar=int(data["last_bar"]),
-            interval=float(data["interval"]),
+            level=level,
             prediction=data["prediction"],
             low=data["low"],
             high=data["high"],

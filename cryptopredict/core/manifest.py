@@ -19,8 +19,9 @@ from cryptopredict.core.typed_json import Example, Instant, problems
 # The artifact's format: which files a pair has and the records below. A server reads only its own format, so
 # a change to the records that an older server or training run could not read comes with a new number.
 FORMAT = 5  # 1: one pair per artifact; 2: no band file, no re-anchoring; 3: one band level (80 %); 4: no track record
-# Older formats a training run still reads as its previous artifact: a format-4 pair has every model file, so it is
-# re-anchored (and its forecasts scored) as usual, and its track record starts with this run's points.
+# Older formats a training run still reads as its previous artifact, upgraded to FORMAT in memory by
+# artifact.read_previous_artifact (the one place that knows what each lacks): a format-4 pair has every model file,
+# so it is re-anchored (and its forecasts scored) as usual, and its track record starts with this run's points.
 PREVIOUS_FORMATS = (4,)
 
 SourceKind = Literal["alpaca", "embedded", "csv"]

@@ -11,7 +11,6 @@ DEFAULT_PAIRS = ("BTC/USD", "ETH/USD")  # both have embedded history, so the off
 BITCOIN = "BTC/USD"  # what GET /bitcoin serves
 DEFAULT_START = dt.date(2021, 1, 1)
 DEFAULT_HORIZON_DAYS = 365
-DEFAULT_INTERVAL = 0.8
 # A full refit (backtest, gate, Prophet fit) at most weekly; every run in between re-anchors the stored model at
 # the newest close. The backtest scores exactly that: its fits serve every origin until the next refit, weeks later.
 DEFAULT_REFIT_AFTER_HOURS = 168

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import BandQuantiles
 from cryptopredict.core.manifest import Backtest
 from cryptopredict.core.timeframe import Timeframe
 from cryptopredict.core.typed_json import build
@@ -35,7 +36,7 @@ from cryptopredict.training.backtest_scores import (
     score,
 )
 from cryptopredict.training.cluster import find_fanout
-from cryptopredict.training.model import Band, ModelSpec, fit_model, log_trend
+from cryptopredict.training.model import ModelSpec, fit_model, log_trend
 
 # choose_origins refuses a backtest with fewer scored refits than this (or than the plan asks for, if fewer).
 MIN_SCORED_REFITS = 24
@@ -274,7 +275,7 @@ def run_origins(
 @dataclass(frozen=True)
 class BacktestResult:
     spec: ModelSpec
-    band: Band
+    band: BandQuantiles
     table: list[dict[str, Any]]
     plan: BacktestPlan
     last_origin: pd.Timestamp
@@ -302,7 +303,7 @@ class BacktestResult:
 
 
 def backtest(
-    bars: pd.DataFrame, spec: ModelSpec, interval: float, plan: BacktestPlan | None = None, workers: int | None = None
+    bars: pd.DataFrame, spec: ModelSpec, level: int, plan: BacktestPlan | None = None, workers: int | None = None
 ) -> BacktestResult:
     """Run the backtest, choose the damping, score it, and calibrate the band for serving."""
     plan = plan or BacktestPlan.for_timeframe(spec.timeframe)  # callers choose it with fit_plan first
@@ -313,7 +314,7 @@ def backtest(
     return BacktestResult(
         spec=chosen,
         band=calibrate_band(matrix, damping, spec.timeframe),
-        table=score(matrix, damping, spec.timeframe, interval),
+        table=score(matrix, damping, spec.timeframe, level),
         plan=plan,
         last_origin=paths[-1].origin,
         first_scored=next(p.origin for p in paths if p.scored),

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, coverage_of, level_of
+from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, BandQuantiles, coverage_of
 from cryptopredict.core.manifest import HorizonScores, LevelScores, Scores
 from cryptopredict.core.timeframe import Timeframe
 from cryptopredict.core.typed_json import build
-from cryptopredict.training.model import Band
 
 DAMPING_CANDIDATES = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 MIN_CALIBRATION = 30  # errors needed before a band is scored
@@ -91,7 +90,7 @@ def level_probabilities() -> list[float]:
     return [*tails, *(1 - tail for tail in tails)]
 
 
-def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe) -> Band:
+def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe) -> BandQuantiles:
     """Split-conformal quantiles of the log errors at every horizon 1..H and every level, from the most recent
     origins.
 
@@ -110,7 +109,7 @@ def calibrate_band(paths: Paths, damping: float, timeframe: Timeframe) -> Band:
             # Uncertainty cannot shrink with the horizon; smooth the sampling noise out.
             low[level].append(min(q_low, low[level][-1] if low[level] else 0.0))
             high[level].append(max(q_high, high[level][-1] if high[level] else 0.0))
-    band = Band(low=low, high=high)
+    band = BandQuantiles(low=low, high=high)
     if problems := band.problems():  # cannot happen (see above); a regression must not reach an artifact
         raise AssertionError(problems[0])
     return band
@@ -151,9 +150,8 @@ def _score(paths: Paths, damping: float | None, h: int, calibration_size: int) -
     }
 
 
-def _scores(result: dict[str, Any], mase: float, interval: float) -> dict[str, Any]:
-    """A forecast's Scores record: the band of `interval` (the served columns' level) and every level's."""
-    level = level_of(interval)
+def _scores(result: dict[str, Any], mase: float, level: int) -> dict[str, Any]:
+    """A forecast's Scores record: the band of `level` (the served columns' level) and every level's."""
     return build(
         Scores,
         mape=result["mape"],
@@ -180,7 +178,7 @@ def independent_outcomes(origins: int, timeframe: Timeframe, h: int) -> int:
     return origins * timeframe.origin_every // max(h, timeframe.origin_every)
 
 
-def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -> list[dict[str, Any]]:
+def score(paths: Paths, damping: float, timeframe: Timeframe, level: int) -> list[dict[str, Any]]:
     """The backtest table: one row per reported horizon, model and naive side by side."""
     matrix = PathMatrix.of(paths)
     rows = []
@@ -195,8 +193,8 @@ def score(paths: Paths, damping: float, timeframe: Timeframe, interval: float) -
                 origins=model["origins"],
                 independent=independent_outcomes(model["band_origins"], timeframe, h),
                 mape_ratio=model["mape"] / naive["mape"],
-                model=_scores(model, model["mae"] / naive["mae"], interval),
-                naive=_scores(naive, 1.0, interval),
+                model=_scores(model, model["mae"] / naive["mae"], level),
+                naive=_scores(naive, 1.0, level),
             )
         )
     return rows

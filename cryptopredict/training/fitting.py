@@ -14,20 +14,21 @@ import pandas as pd
 
 from cryptopredict.core.artifact import pair_files
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.forecast import ForecastTable
+from cryptopredict.core.forecast import ForecastTable, coverage_of
 from cryptopredict.core.manifest import Gate, PairCard, Update
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.typed_json import build
 from cryptopredict.training.backtest import backtest, fit_plan
 from cryptopredict.training.gate import find_failures, with_tolerances
 from cryptopredict.training.model import (
-    Band,
     ModelSpec,
     deserialise_model,
     fit_model,
     fit_window,
     materialise_forecast,
+    read_band_file,
     serialise_model,
+    write_band_file,
 )
 from cryptopredict.training.settings import TrainSettings
 from cryptopredict.training.stored import PairEntry
@@ -71,7 +72,7 @@ def fit_pair(
     # Before any fit: a history too short for the backtest is refused (or the plan shrunk) at once.
     start = pd.Timestamp(settings.start)
     plan, plan_note = fit_plan(bars, settings.bar_timeframe, settings.backtest_plan, start=start)
-    result = backtest(bars, spec, settings.interval, plan, workers=workers)
+    result = backtest(bars, spec, settings.level, plan, workers=workers)
     result = replace(result, table=with_tolerances(result.table, settings.gate))  # the card records them
     failures = find_failures(result.table, settings.gate)
     window = fit_window(bars, result.spec)
@@ -83,13 +84,13 @@ def fit_pair(
         band=result.band,
         symbol=symbol,
         horizon_days=settings.horizon_days,
-        interval=settings.interval,
+        level=settings.level,
     )
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     fit = dict(  # the card's fields known at the fit; _finish adds the rest
         symbol=symbol,
         timeframe=settings.bar_timeframe.name,
-        interval=settings.interval,
+        interval=coverage_of(settings.level),
         horizon_days=settings.horizon_days,
         source=origin,
         first_bar=format_utc(window["ds"].iloc[0]),
@@ -102,7 +103,7 @@ def fit_pair(
         backtest=result.summary(),
         gate=build(Gate, **settings.gate.describe(), passed=not failures, failures=failures),
     )
-    band = result.band.to_json(result.spec.damping, settings.interval)
+    band = write_band_file(result.band, result.spec.damping, settings.level)
     fitted = _finish(symbol, fit, table, serialise_model(model), band, failures, now, made_at=trained_at)
     return replace(fitted, plan_note=plan_note)
 
@@ -114,7 +115,7 @@ def reanchor_pair(
     symbol = stored.card["symbol"]
     names = pair_files(symbol)
     model = deserialise_model(stored.files[names.prophet])
-    band, damping = Band.from_json(stored.files[names.band])
+    band, damping = read_band_file(stored.files[names.band])
     spec = ModelSpec(timeframe=timeframe_of(stored.card["timeframe"]), damping=damping)
     table = materialise_forecast(
         model,
@@ -123,7 +124,7 @@ def reanchor_pair(
         band=band,
         symbol=symbol,
         horizon_days=settings.horizon_days,
-        interval=settings.interval,
+        level=settings.level,
     )
     fit = stored.card | dict(source=origin, horizon_days=settings.horizon_days)
     return _finish(symbol, fit, table, stored.files[names.prophet], stored.files[names.band], [], now, "reanchor")

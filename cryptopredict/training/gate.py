@@ -15,7 +15,7 @@ class GateThresholds:
     """The thresholds, named as the card's `gate` names them (manifest.Gate)."""
 
     max_mape_ratio: float = 1.10
-    min_coverage: float = 0.70  # the band of the card's interval (the served columns' level, 80 %)
+    min_coverage: float = 0.70  # the band of the served columns' level (80 %)
     max_coverage: float = 0.90
     # Every level (50, 80 and 95 %) within this of its nominal coverage: 7 points, tighter than the 80 % band's
     # 70-90 %, so both hold for it; widened where the backtest cannot measure coverage that precisely (see

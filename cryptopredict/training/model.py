@@ -23,7 +23,7 @@ from prophet import Prophet
 from prophet.serialize import model_from_json, model_to_json
 
 from cryptopredict.core.dates import epoch_of
-from cryptopredict.core.forecast import BandQuantiles, ForecastTable, level_of, levels_text, significant
+from cryptopredict.core.forecast import BandQuantiles, ForecastTable, levels_text, significant
 from cryptopredict.core.timeframe import DAY, Timeframe
 
 BAND_FORMAT = 2  # 1: the 80 % band only
@@ -51,44 +51,37 @@ class ModelSpec:
         }
 
 
-@dataclass(frozen=True)
-class Band(BandQuantiles):
-    """Log-error quantiles per level and horizon in bars (see forecast.BandQuantiles), kept at full precision in
-    the band file, from which a later run re-anchors the forecast."""
+def write_band_file(quantiles: BandQuantiles, damping: float, level: int) -> bytes:
+    """The band file: what a later run needs, with the stored Prophet model, to re-anchor the forecast.
 
-    def to_json(self, damping: float, interval: float) -> bytes:
-        """The band file: what a later run needs, with the stored Prophet model, to re-anchor the forecast.
+    The columns' level (`level`) at full precision, so a re-anchor reproduces them exactly; the others as the
+    table stores them, which is all a re-anchor needs of them, and keeps an hourly pair's artifact small."""
+    rounded = quantiles.rounded()
+    levels = BandQuantiles(
+        low={each: (quantiles if each == level else rounded).low[each] for each in quantiles.low},
+        high={each: (quantiles if each == level else rounded).high[each] for each in quantiles.high},
+    )
+    body = {"format": BAND_FORMAT, "damping": damping, "levels": levels.to_dict()}
+    return json.dumps(body, separators=(",", ":")).encode()
 
-        The columns' level (`interval`'s) at full precision, so a re-anchor reproduces them exactly; the others as the
-        table stores them, which is all a re-anchor needs of them, and keeps an hourly pair's artifact small."""
-        rounded = self.rounded()
-        exact = level_of(interval)
-        levels = BandQuantiles(
-            low={level: (self if level == exact else rounded).low[level] for level in self.low},
-            high={level: (self if level == exact else rounded).high[level] for level in self.high},
-        )
-        body = {"format": BAND_FORMAT, "damping": damping, "levels": levels.to_dict()}
-        return json.dumps(body, separators=(",", ":")).encode()
 
-    @classmethod
-    def from_json(cls, raw: bytes) -> tuple[Band, float]:
-        """The band and the damping from a band file; ValueError if it is not one of this format."""
-        try:
-            body = json.loads(raw)
-            if body.get("format") == 1:
-                # Written before levels: it cannot re-anchor the other levels' bands, so the pair is refitted.
-                raise ValueError(f"the band file holds the 80 % band only; this version calibrates {levels_text()}")
-            if body.get("format") != BAND_FORMAT:
-                raise ValueError(f"not a band file of format {BAND_FORMAT}")
-            quantiles = BandQuantiles.from_dict(body["levels"])
-            return cls(low=quantiles.low, high=quantiles.high), float(body["damping"])
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a band file: not JSON ({exc})") from None
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"not a band file: {exc}") from None
-        except ValueError as exc:
-            message = str(exc)
-            raise ValueError(message if "band file" in message else f"not a band file: {message}") from None
+def read_band_file(raw: bytes) -> tuple[BandQuantiles, float]:
+    """The quantiles and the damping from a band file; ValueError if it is not one of this format."""
+    try:
+        body = json.loads(raw)
+        if body.get("format") == 1:
+            # Written before levels: it cannot re-anchor the other levels' bands, so the pair is refitted.
+            raise ValueError(f"the band file holds the 80 % band only; this version calibrates {levels_text()}")
+        if body.get("format") != BAND_FORMAT:
+            raise ValueError(f"not a band file of format {BAND_FORMAT}")
+        return BandQuantiles.from_dict(body["levels"]), float(body["damping"])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a band file: not JSON ({exc})") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a band file: {exc}") from None
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if "band file" in message else f"not a band file: {message}") from None
 
 
 def quiet_stan_logs() -> None:
@@ -147,10 +140,10 @@ def materialise_forecast(
     bars: pd.DataFrame,
     *,
     spec: ModelSpec,
-    band: Band,
+    band: BandQuantiles,
     symbol: str,
     horizon_days: int,
-    interval: float,
+    level: int,
 ) -> ForecastTable:
     """Evaluate the model once on a regular grid from the table's first bar to the last bar plus the horizon.
 
@@ -172,11 +165,10 @@ def materialise_forecast(
             latest = i
     rows = range(1, len(grid))  # the first bar has nothing before it to be predicted from
     prediction, low, high = [], [], []
-    level = level_of(interval)  # the columns hold this level's band; the table keeps every level's quantiles
     for i in rows:
         a = anchor[i]
         centre = actual[a] * math.exp(spec.damping * (trend[i] - trend[a]))
-        q_low, q_high = band.at(i - a, level)
+        q_low, q_high = band.at(i - a, level)  # the columns hold this level; the table keeps every level's
         prediction.append(significant(centre))
         low.append(significant(centre * math.exp(min(q_low, 0.0))))
         high.append(significant(centre * math.exp(max(q_high, 0.0))))
@@ -186,7 +178,7 @@ def materialise_forecast(
         start=epoch_of(grid[1]),
         step=step,
         last_bar=epoch_of(last),
-        interval=interval,
+        level=level,
         prediction=prediction,
         low=low,
         high=high,

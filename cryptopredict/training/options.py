@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptopredict.core.artifact import symbol_of
 from cryptopredict.core.dates import parse_utc
-from cryptopredict.core.forecast import LEVELS, coverage_of, levels_text
+from cryptopredict.core.forecast import LEVELS, coverage_of, level_of, levels_text
 from cryptopredict.core.timeframe import DAY, HOUR, TIMEFRAMES, Timeframe, timeframe_of
 from cryptopredict.core.track import DriftRules
 from cryptopredict.training.backtest import BacktestPlan
@@ -21,7 +21,7 @@ from cryptopredict.training.cluster import SCHEDULER_ENV
 from cryptopredict.training.gate import GateThresholds
 from cryptopredict.training.settings import TrainSettings, default_timeframe
 
-COVERAGES = tuple(coverage_of(level) for level in LEVELS)  # what --interval may be
+COVERAGES = tuple(coverage_of(level) for level in LEVELS)  # what --interval may be: a level as a share
 
 
 def _needs(plan_of: Callable[[Timeframe], BacktestPlan]) -> str:
@@ -158,7 +158,7 @@ def add_model_options(group: argparse._ArgumentGroup, defaults: TrainSettings) -
             (
                 "--interval",
                 float,
-                defaults.interval,
+                coverage_of(defaults.level),
                 "nominal coverage of the default band (the API's default level), one of "
                 f"{', '.join(map(str, COVERAGES))}",
             ),
@@ -337,7 +337,7 @@ def settings_of(args: argparse.Namespace) -> TrainSettings:
         timeframe=args.timeframe,
         start=args.start,
         horizon_days=args.horizon_days,
-        interval=args.interval,
+        level=level_of(args.interval),
         min_rows=args.min_rows,
         model_dir=args.model_dir,
         until=args.until,

@@ -157,8 +157,7 @@ def score_served(
             absent = why_no_previous(settings.model_dir)
         scored[symbol] = score_pair(
             symbol,
-            previous.files if previous else None,
-            previous.card["model_version"] if previous else None,
+            previous,
             actuals,
             settings.drift,
             absent or "",

@@ -51,7 +51,7 @@ def _forecast_figure(table: ForecastTable, timeframe: Timeframe, horizon_days: i
     return figure
 
 
-def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tuple[go.Figure, go.Figure]:
+def _backtest_figures(backtest: Sequence[dict[str, Any]], served_level: int) -> tuple[go.Figure, go.Figure]:
     labels = [horizon_label(r) for r in backtest]
     errors = go.Figure()
     for side, name in (("model", "model"), ("naive", "naive (last close)")):
@@ -63,7 +63,7 @@ def _backtest_figures(backtest: Sequence[dict[str, Any]], interval: float) -> tu
         coverage.add_bar(x=labels, y=shares, name=f"model {level}% band")
         coverage.add_hline(y=coverage_of(level) * 100, line_dash="dash", annotation_text=f"nominal {level}%")
     naive = [None if (c := r["naive"]["coverage"]) is None else c * 100 for r in backtest]
-    coverage.add_bar(x=labels, y=naive, name=f"naive {interval:.0%} band")
+    coverage.add_bar(x=labels, y=naive, name=f"naive {served_level}% band")
     coverage.update_layout(
         title="Backtest: share of outcomes inside each band (%), against its nominal coverage",
         barmode="group",
@@ -90,7 +90,7 @@ def _pair_section(table: ForecastTable, card: dict[str, Any], verdict: list[str]
     timeframe = timeframe_of(card["timeframe"])
     figures = [
         _forecast_figure(table, timeframe, card["horizon_days"]),
-        *_backtest_figures(backtest, table.interval),
+        *_backtest_figures(backtest, table.level),
     ]
     parts = [
         figure.to_html(full_html=False, include_plotlyjs=(first and i == 0), config={"displaylogo": False})

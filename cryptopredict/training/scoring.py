@@ -8,16 +8,21 @@ made. A bar is scored once: only bars after both the served model's newest bar a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
+from cryptopredict.core.artifact import (
+    MANIFEST_FILE,
+    ArtifactError,
+    UnreadableFormat,
+    pair_files,
+    read_previous_artifact,
+)
 from cryptopredict.core.dates import format_utc
-from cryptopredict.core.forecast import DEFAULT_LEVEL, ForecastTable, coverage_of
-from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS
+from cryptopredict.core.forecast import DEFAULT_LEVEL, ForecastTable
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.track import DriftRules, Run, TrackRecord, empty_record, verdict_line
+from cryptopredict.training.stored import PairEntry
 
 
 @dataclass(frozen=True)
@@ -33,20 +38,20 @@ def why_no_previous(model_dir: Path) -> str:
     if not (Path(model_dir) / MANIFEST_FILE).is_file():
         return "no previous artifact"
     try:
-        manifest, _ = read_verified_files(model_dir)
+        read_previous_artifact(model_dir)
+    except UnreadableFormat as exc:
+        return str(exc)
     except ArtifactError as exc:
         return f"the previous artifact cannot be used ({exc})"
-    found = manifest.get("format")
-    if found not in (FORMAT, *PREVIOUS_FORMATS):
-        return f"the previous artifact is format {found!r}, whose forecasts this run does not read"
     return "new to the artifact"
 
 
-def _carried(files: Mapping[str, bytes], symbol: str) -> tuple[TrackRecord | None, str | None]:
+def _carried(stored: PairEntry, symbol: str) -> tuple[TrackRecord | None, str | None]:
     """The stored record, or None and why there is none to carry."""
-    raw = files.get(pair_files(symbol).record)
+    name = pair_files(symbol).record
+    raw = stored.files.get(name)
     if raw is None:
-        return None, "the previous artifact has no track record (format 4)"
+        return None, stored.absent.get(name, "the previous artifact has no track record")
     try:
         return TrackRecord.from_json(raw), None
     except ValueError as exc:
@@ -67,8 +72,7 @@ def _figures(record: TrackRecord) -> str:
 
 def score_pair(
     symbol: str,
-    stored_files: Mapping[str, bytes] | None,
-    served_version: str | None,
+    stored: PairEntry | None,
     actuals: ForecastTable | None,
     rules: DriftRules,
     absent: str,
@@ -77,27 +81,27 @@ def score_pair(
     """The pair's record after this run: the stored one (or a new one) with the stored forecasts scored against the
     closes in `actuals` (this run's table; None when this run made none, then nothing is scored).
 
-    `absent` says why there is no stored model when `stored_files` is None; `timeframe_name` is the served model's
+    `absent` says why there is no stored model when `stored` is None; `timeframe_name` is the served model's
     bar length, for a record started without a table of this run."""
-    record, why = (None, absent) if stored_files is None else _carried(stored_files, symbol)
+    record, why = (None, absent) if stored is None else _carried(stored, symbol)
     if actuals is None:  # the stored forecast stays served: its bars are scored by a later run
-        if stored_files is not None and record is not None:
+        if stored is not None and record is not None:
             note = f"nothing scored (no new forecast this run); {_figures(record)}"
-            return Scored(stored_files[pair_files(symbol).record], note)
+            return Scored(stored.files[pair_files(symbol).record], note)
         return Scored(
-            empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules).to_json(),
+            empty_record(symbol, timeframe_name, DEFAULT_LEVEL, rules).to_json(),
             f"{why}: the record starts empty; nothing scored (no new forecast this run)",
         )
     record, lead = _record_to_extend(symbol, record, why, actuals.timeframe, rules)
-    if stored_files is None or served_version is None:
+    if stored is None:
         return Scored(record.to_json(), lead + "nothing to score (no served forecast)")
     try:
-        served = ForecastTable.from_json(stored_files[pair_files(symbol).forecast])
+        served = ForecastTable.from_json(stored.files[pair_files(symbol).forecast])
     except (ValueError, KeyError) as exc:
         return Scored(record.to_json(), lead + f"the served forecast cannot be read ({exc}): nothing scored")
     if served.timeframe != actuals.timeframe:
         return Scored(record.to_json(), lead + f"the served model was for {served.timeframe} bars: nothing scored")
-    return _score_served(record, lead, served, served_version, actuals)
+    return _score_served(record, lead, served, stored.card["model_version"], actuals)
 
 
 def _record_to_extend(
@@ -108,13 +112,13 @@ def _record_to_extend(
     lead = ""
     if record is None:
         lead = f"{why}: the record starts empty; "
-        record = empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules)
+        record = empty_record(symbol, timeframe_name, DEFAULT_LEVEL, rules)
     elif record.timeframe != timeframe_name:
         lead = (
             f"the record of {len(record) + record.archive.points} {record.timeframe} points is closed: this run's bars "
             f"are {timeframe_name}; a new record starts; "
         )
-        record = empty_record(symbol, timeframe_name, coverage_of(DEFAULT_LEVEL), rules)
+        record = empty_record(symbol, timeframe_name, DEFAULT_LEVEL, rules)
     return replace(record, rules=rules), lead
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptopredict.core.forecast import DEFAULT_LEVEL
 from cryptopredict.core.manifest import SourceKind
 from cryptopredict.core.settings import (
     DEFAULT_HORIZON_DAYS,
-    DEFAULT_INTERVAL,
     DEFAULT_MODEL_DIR,
     DEFAULT_PAIRS,
     DEFAULT_REFIT_AFTER_HOURS,
@@ -33,7 +33,7 @@ class TrainSettings:
     timeframe: Timeframe | None = None  # None: hourly bars from Alpaca, daily bars otherwise
     start: dt.date = DEFAULT_START
     horizon_days: int = DEFAULT_HORIZON_DAYS
-    interval: float = DEFAULT_INTERVAL
+    level: int = DEFAULT_LEVEL  # the band in the table's columns, the API's answer without `level`
     min_rows: int | None = None  # a floor of your own; None: the backtest's need alone (checked before fitting)
     model_dir: Path = DEFAULT_MODEL_DIR
     until: dt.datetime | None = None  # an aware instant: train as if it were then

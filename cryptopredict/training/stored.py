@@ -5,26 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_verified_files
+from cryptopredict.core.artifact import MANIFEST_FILE, ArtifactError, pair_files, read_previous_artifact
 from cryptopredict.core.dates import naive_utc, parse_utc
-from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS, PairCard
+from cryptopredict.core.forecast import coverage_of
+from cryptopredict.core.manifest import PairCard
 from cryptopredict.core.typed_json import problems
-from cryptopredict.training.model import Band
+from cryptopredict.training.model import read_band_file
 from cryptopredict.training.settings import TrainSettings
 
 
 @dataclass(frozen=True)
 class PairEntry:
-    """A pair as an artifact holds it: its card and its three files."""
+    """A pair as an artifact holds it: its card and its files."""
 
     card: dict[str, Any]
     files: dict[str, bytes]
+    absent: dict[str, str] = field(default_factory=dict)  # why a file is not in `files`: its older format lacked it
 
     def bar(self, name: str) -> dt.datetime:
         """A bar start the card records (`last_bar`, `fit_last_bar`), naive UTC like the bars' `ds`."""
@@ -32,11 +34,11 @@ class PairEntry:
 
     def cannot_reanchor(self, settings: TrainSettings, bars: pd.DataFrame) -> str | None:
         """Why the stored model cannot be re-anchored on `bars` with these settings, or None."""
-        timeframe, interval = self.card["timeframe"], self.card["interval"]
-        if timeframe != settings.bar_timeframe.name or interval != settings.interval:
+        timeframe, interval = self.card["timeframe"], self.card["interval"]  # the card holds the level's coverage
+        if timeframe != settings.bar_timeframe.name or interval != coverage_of(settings.level):
             return f"the stored model is for {timeframe} bars and a {interval} band"
         try:  # a band file of another format (one written before the band levels) cannot re-anchor every level
-            Band.from_json(self.files[pair_files(self.card["symbol"]).band])
+            read_band_file(self.files[pair_files(self.card["symbol"]).band])
         except ValueError as exc:
             return f"the stored band cannot be re-anchored: {exc}"
         if self.bar("fit_last_bar") > bars["ds"].iloc[-1]:
@@ -60,23 +62,24 @@ class PairEntry:
 
 
 def read_previous(model_dir: Path) -> dict[str, PairEntry]:
-    """The previous artifact's pairs with all their files, if there is a valid artifact of this format (or of one of
-    the PREVIOUS_FORMATS, whose pairs lack only the track record).
+    """The previous artifact's pairs with all their files, if there is a valid artifact this version reads
+    (read_previous_artifact: of its format, or upgraded to it from an older one whose pairs lack a file).
 
     A pair whose card does not match the definition is left out: it is refitted, as if it had no stored model."""
     try:
-        manifest, contents = read_verified_files(model_dir)
+        previous = read_previous_artifact(model_dir)
     except ArtifactError:
         return {}
-    readable = (FORMAT, *PREVIOUS_FORMATS)
-    if manifest.get("format") not in readable or not isinstance(manifest.get("pairs"), dict):
+    pairs, contents = previous.manifest.get("pairs"), previous.contents
+    if not isinstance(pairs, dict):
         return {}
     stored = {}
-    for symbol, card in manifest["pairs"].items():
+    for symbol, card in pairs.items():
         names = pair_files(symbol)
         if all(name in contents for name in names.model()) and not problems(PairCard, card):
-            present = [name for name in names.all() if name in contents]  # the record is absent in format 4
-            stored[symbol] = PairEntry(card, {name: contents[name] for name in present})
+            files = {name: contents[name] for name in names.all() if name in contents}
+            absent = {name: why for name, why in previous.absent.items() if name in names.all()}
+            stored[symbol] = PairEntry(card, files, absent)
     return stored
 
 

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.core import artifact
-from cryptopredict.core.artifact import ArtifactError, load_artifact, pair_files, read_verified_files, write_artifact
+from cryptopredict.core.artifact import (
+    ArtifactError,
+    UnreadableFormat,
+    load_artifact,
+    pair_files,
+    read_previous_artifact,
+    read_verified_files,
+    write_artifact,
+)
 from cryptopredict.core.forecast import ForecastTable
 
 BTC_FORECAST = "btc-usd.forecast.json"
@@ -148,3 +156,17 @@ def test_an_artifact_of_the_one_pair_format_asks_for_a_retrain(model_dir: Path) 
     (model_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=f"is artifact format 1, this server reads {artifact.FORMAT}: retrain"):
         load_artifact(model_dir)
+
+
+def test_a_previous_artifact_of_an_older_format_is_upgraded_in_memory_saying_what_it_lacks(tmp_path: Path) -> None:
+    files = {name: b"{}" for name in pair_files("BTC/USD").model()}
+    write_artifact(tmp_path / "current", files, {"format": artifact.FORMAT, "pairs": {"BTC/USD": {}}})
+    current = read_previous_artifact(tmp_path / "current")
+    assert (current.manifest["format"], current.contents, current.absent) == (artifact.FORMAT, files, {})
+    write_artifact(tmp_path / "old", files, {"format": 4, "pairs": {"BTC/USD": {}}})
+    old = read_previous_artifact(tmp_path / "old")
+    assert (old.manifest["format"], old.contents) == (artifact.FORMAT, files)
+    assert old.absent == {"btc-usd.record.json": "the previous artifact has no track record (format 4)"}
+    write_artifact(tmp_path / "older", files, {"format": 3, "pairs": {"BTC/USD": {}}})
+    with pytest.raises(UnreadableFormat, match=r"^the previous artifact is format 3, whose forecasts this run does"):
+        read_previous_artifact(tmp_path / "older")

@@ -35,7 +35,7 @@ def table(**overrides: object) -> ForecastTable:
         "start": START,
         "step": DAY,
         "last_bar": START + DAY,
-        "interval": 0.8,
+        "level": 80,
         "prediction": [100.0, 200.0, 400.0],
         "low": [90.0, 150.0, 300.0],
         "high": [110.0, 250.0, 500.0],

@@ -263,7 +263,7 @@ def synthetic_batches(days: int, seed: int = 16, coverage: float = 0.8, away: bo
 
 
 def synthetic_record(days: int, **options: Any) -> TrackRecord:
-    record = empty_record(BTC, HOUR.name, 0.8, DriftRules())
+    record = empty_record(BTC, HOUR.name, 80, DriftRules())
     for run, rows in synthetic_batches(days, **options):
         record = record.extended(run, rows)
     return record

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.core.forecast import LEVELS
+from cryptopredict.core.forecast import LEVELS, BandQuantiles
 from cryptopredict.core.timeframe import DAY, HOUR
 from cryptopredict.training import backtest as bt
 from cryptopredict.training import backtest_scores
@@ -29,7 +29,7 @@ from cryptopredict.training.backtest import (
 from cryptopredict.training.backtest_scores import independent_outcomes
 from cryptopredict.training.bars import read_embedded_bars
 from cryptopredict.training.gate import COVERAGE_Z, GateThresholds, coverage_tolerance, find_failures, with_tolerances
-from cryptopredict.training.model import Band, ModelSpec
+from cryptopredict.training.model import ModelSpec
 
 ONE_DAY = pd.Timedelta(days=1)
 
@@ -191,7 +191,7 @@ def test_conformal_band_recovers_a_known_random_walk() -> None:
         # One year of one-day errors pins the tails; longer horizons overlap and are checked by coverage.
         assert band.high[level][0] == pytest.approx(z[level] * sigma, rel=0.2), level
         assert band.low[level][0] == pytest.approx(-z[level] * sigma, rel=0.2), level
-    rows = score(paths, 0.1, DAY, 0.8)
+    rows = score(paths, 0.1, DAY, 80)
     for row in rows:
         # Overlapping h-day errors are about origins/h independent outcomes: allow 2.5 standard errors of that.
         independent = row["origins"] / row["horizon"]
@@ -212,7 +212,7 @@ def test_conformal_band_recovers_a_known_random_walk() -> None:
 
 
 def test_band_widens_like_a_random_walk_past_the_calibrated_horizon() -> None:
-    band = Band(
+    band = BandQuantiles(
         low={50: [-0.005, -0.01], 80: [-0.01, -0.02], 95: [-0.02, -0.04]},
         high={50: [0.005, 0.01], 80: [0.01, 0.02], 95: [0.02, 0.04]},
     )
@@ -378,7 +378,7 @@ def test_an_unanchored_forecaster_is_scored_on_its_own_level() -> None:
     paths = run_origins(bars, LineForecaster(), DAY, BacktestPlan(scored=24, warmup=6, span_days=150), workers=1)
     scored = [p for p in paths if p.scored]
     assert len(scored) > 100
-    rows = score(paths, 1.0, DAY, 0.8)  # undamped: the forecaster's own forecast
+    rows = score(paths, 1.0, DAY, 80)  # undamped: the forecaster's own forecast
     for h, row in zip(DAY.horizons, rows, strict=True):
         # By hand: the forecast for day i + h is the line's value on that day, not a move from the close on day i.
         forecasts = [100.0 * math.exp(0.001 * (p.position + h)) for p in scored]
@@ -431,7 +431,7 @@ def hourly_paths(bars: int, drift_at_720: float, seed: int) -> list[OriginPath]:
 def test_hourly_scores_the_four_horizons_and_the_gate_names_the_720_hour_row() -> None:
     # The model is the naive forecast up to 168 h and 65 % too high at 720 h: only that row fails.
     paths = hourly_paths(6_000, drift_at_720=0.5, seed=7)
-    rows = score(paths, 1.0, HOUR, 0.8)
+    rows = score(paths, 1.0, HOUR, 80)
     assert [(r["horizon"], r["unit"]) for r in rows] == [(1, "hour"), (24, "hour"), (168, "hour"), (720, "hour")]
     assert [r["mape_ratio"] for r in rows[:3]] == [1.0, 1.0, 1.0]
     assert rows[3]["mape_ratio"] > 2

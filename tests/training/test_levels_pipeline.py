@@ -18,7 +18,7 @@ from cryptopredict.core.manifest import FORMAT, PREVIOUS_FORMATS
 from cryptopredict.training.backtest import BacktestPlan
 from cryptopredict.training.bars import read_csv_bars
 from cryptopredict.training.gate import GateThresholds
-from cryptopredict.training.model import Band
+from cryptopredict.training.model import read_band_file
 from cryptopredict.training.pipeline import train
 from cryptopredict.training.stored import PairEntry, read_previous
 from tests.conftest import HOURLY_BTC_USD, SMALL_HOURLY_UNTIL, small_hourly_settings
@@ -35,7 +35,7 @@ TINY = {
 
 def old_band_file(band_json: bytes) -> bytes:
     """The band file as format 1 wrote it: the damping and the 80 % band's quantiles only."""
-    band, damping = Band.from_json(band_json)
+    band, damping = read_band_file(band_json)
     return json.dumps({"format": 1, "damping": damping, "low": band.low[80], "high": band.high[80]}).encode()
 
 
@@ -78,7 +78,7 @@ def test_the_next_run_refits_an_artifact_from_before_levels(previous_format: Pat
     card = artifact.pairs[BTC].card
     assert (card["update"], card["last_bar"]) == ("refit", "2025-03-01T11:00:00Z")
     assert [b["level"] for b in card["backtest"]["horizons"][0]["model"]["levels"]] == list(LEVELS)
-    band, _ = Band.from_json((previous_format / FILES.band).read_bytes())
+    band, _ = read_band_file((previous_format / FILES.band).read_bytes())
     assert band.problems() == []
     table = artifact.pairs[BTC].forecast
     assert table.band == band.rounded()

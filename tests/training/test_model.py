@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from cryptopredict.core.artifact import load_artifact, pair_files, pair_name
-from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, QUANTILE_DIGITS, ForecastTable
-from cryptopredict.training.model import Band, deserialise_model, log_trend
+from cryptopredict.core.forecast import DEFAULT_LEVEL, LEVELS, QUANTILE_DIGITS, BandQuantiles, ForecastTable
+from cryptopredict.training.model import deserialise_model, log_trend, read_band_file, write_band_file
 
 # The table stores 8 significant digits; anything looser would let a sign error in the trend difference through
 # (one bar of a damped trend moves the forecast by ~1e-4 of the close).
@@ -32,7 +32,7 @@ def expected_rows(
     table = load_artifact(model_dir).pairs[symbol].forecast
     files = pair_files(symbol)
     model = deserialise_model((model_dir / files.prophet).read_bytes())
-    band, damping = Band.from_json((model_dir / files.band).read_bytes())
+    band, damping = read_band_file((model_dir / files.band).read_bytes())
     times = pd.to_datetime([table.time_of(row) for row in range(len(table.prediction))], unit="s")
     trend = log_trend(model, times)
     rows = []
@@ -101,14 +101,14 @@ def test_model_serves_the_backtest(client, trained_model_dir: Path) -> None:  # 
         assert card["model"]["target"] == "log close"
 
 
-BAND = Band(
+BAND = BandQuantiles(
     low={50: [-0.004, -0.0123456789], 80: [-0.01, -0.0212345678901], 95: [-0.02, -0.0412345678901]},
     high={50: [0.005, 0.0123456789], 80: [0.012, 0.0212345678901], 95: [0.021, 0.0412345678901]},
 )
 
 
 def test_the_band_file_round_trips_with_its_damping() -> None:
-    restored, damping = Band.from_json(BAND.to_json(0.35, 0.8))
+    restored, damping = read_band_file(write_band_file(BAND, 0.35, 80))
     assert damping == 0.35
     # The columns' level exactly (a re-anchor reproduces the table byte for byte); the others as the table keeps them.
     assert (restored.low[80], restored.high[80]) == (BAND.low[80], BAND.high[80])
@@ -139,4 +139,4 @@ def old_band_file() -> bytes:
 )
 def test_anything_but_a_band_file_of_this_format_is_refused(raw: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Band.from_json(raw)
+        read_band_file(raw)

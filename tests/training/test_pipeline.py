@@ -15,13 +15,13 @@ import pytest
 
 from cryptopredict.core.artifact import pair_files, read_verified_files, write_artifact
 from cryptopredict.core.dates import parse_utc
-from cryptopredict.core.forecast import ForecastTable
+from cryptopredict.core.forecast import ForecastTable, level_of
 from cryptopredict.core.timeframe import HOUR, timeframe_of
 from cryptopredict.training import cli as train_py
 from cryptopredict.training import pipeline
 from cryptopredict.training.backtest import BacktestError, BacktestPlan
 from cryptopredict.training.bars import read_csv_bars
-from cryptopredict.training.model import Band, ModelSpec, deserialise_model, log_trend, materialise_forecast
+from cryptopredict.training.model import ModelSpec, deserialise_model, log_trend, materialise_forecast, read_band_file
 from cryptopredict.training.pipeline import TrainSettings, load_bars, train
 from tests.conftest import HOURLY_BTC_USD, SMALL_HOURLY_START, SMALL_HOURLY_UNTIL, small_hourly_settings
 
@@ -78,7 +78,7 @@ def test_a_run_six_hours_later_reanchors_the_stored_fit_at_the_newest_close(
     assert table.actual[last] == close and table.actual[last + 1] is None
     # One bar after the newest bar: its close times the stored fit's drift over that hour, damped.
     model = deserialise_model((reanchored_dir / FILES.prophet).read_bytes())
-    _, damping = Band.from_json((reanchored_dir / FILES.band).read_bytes())
+    _, damping = read_band_file((reanchored_dir / FILES.band).read_bytes())
     trend = log_trend(model, pd.DatetimeIndex([newest, newest + pd.Timedelta(hours=1)]))
     assert table.prediction[last + 1] == pytest.approx(close * math.exp(damping * (trend[1] - trend[0])), rel=1e-7)
 
@@ -91,7 +91,7 @@ def test_the_stored_prophet_json_and_band_reproduce_the_published_forecast(
     manifest, files = read_verified_files(model_dir)
     card = manifest["pairs"][BTC]
     assert card["update"] == update
-    band, damping = Band.from_json(files[FILES.band])
+    band, damping = read_band_file(files[FILES.band])
     assert band.calibrated == len(band.high[80]) == timeframe_of(card["timeframe"]).calibrated_bars
     bars, _ = load_bars(small_hourly_settings(model_dir), BTC, parse_utc(card["trained_until"]))
     table = materialise_forecast(
@@ -101,7 +101,7 @@ def test_the_stored_prophet_json_and_band_reproduce_the_published_forecast(
         band=band,
         symbol=BTC,
         horizon_days=card["horizon_days"],
-        interval=card["interval"],
+        level=level_of(card["interval"]),
     )
     assert table.to_json() == files[FILES.forecast]
 

@@ -27,7 +27,7 @@ def judge_drift(record: TrackRecord) -> dict[str, Any]:
     if figures["points"] < rules.min_points:
         status = "too few points"
     else:
-        reasons = broken_rules(rules, record.interval, figures)
+        reasons = broken_rules(rules, record.level, figures)
         status = "degraded" if reasons else "ok"
     return build(
         Drift,
@@ -40,14 +40,14 @@ def judge_drift(record: TrackRecord) -> dict[str, Any]:
     )
 
 
-def broken_rules(rules: DriftRules, interval: float, figures: dict[str, Any]) -> list[str]:
-    """Every rule the window's `figures` break, readable, for a band of nominal coverage `interval`."""
+def broken_rules(rules: DriftRules, level: int, figures: dict[str, Any]) -> list[str]:
+    """Every rule the window's `figures` break, readable, for the band of `level`."""
     coverage, ratio = figures["coverage"], figures["mape_ratio"]
     reasons = []
     if not rules.min_coverage <= coverage <= rules.max_coverage:
         reasons.append(
             f"live coverage {coverage:.1%} over the last {rules.window_days} days is outside "
-            f"{rules.min_coverage:.0%}-{rules.max_coverage:.0%} (nominal {interval:.0%})"
+            f"{rules.min_coverage:.0%}-{rules.max_coverage:.0%} (nominal {level}%)"
         )
     if ratio is not None and ratio > rules.max_mape_ratio:
         reasons.append(

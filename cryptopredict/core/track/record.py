@@ -32,7 +32,7 @@ class TrackRecord:
 
     symbol: str
     timeframe: str
-    interval: float  # the nominal coverage of the band scored
+    level: int  # the level of the band scored (the file and the summary carry its coverage, `interval`)
     # Made by empty_record or from_json, the minimum of points is resolved; `drift_rules` resolves it for a record
     # given rules without one by dataclasses.replace.
     rules: DriftRules = field(default_factory=DriftRules)
@@ -208,6 +208,6 @@ class TrackRecord:
         return []
 
 
-def empty_record(symbol: str, timeframe: str, interval: float, rules: DriftRules) -> TrackRecord:
+def empty_record(symbol: str, timeframe: str, level: int, rules: DriftRules) -> TrackRecord:
     """A record with nothing scored yet, judged by `rules` with the minimum of points resolved for `timeframe`."""
-    return TrackRecord(symbol=symbol, timeframe=timeframe, interval=interval, rules=rules.for_timeframe(timeframe))
+    return TrackRecord(symbol=symbol, timeframe=timeframe, level=level, rules=rules.for_timeframe(timeframe))

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from cryptopredict.core.forecast import coverage_of, level_of
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.track.records import COLUMNS, DriftRules, RecordError, Run
 from cryptopredict.core.track.sums import Archive, Tally, is_number
@@ -25,7 +26,7 @@ def record_to_json(record: TrackRecord) -> bytes:
         "format": FORMAT,
         "symbol": record.symbol,
         "timeframe": record.timeframe,
-        "interval": record.interval,
+        "interval": coverage_of(record.level),
         "rules": asdict(record.drift_rules),
         "runs": {
             "model_version": [r.model_version for r in record.runs],
@@ -68,7 +69,7 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "symbol": str(data["symbol"]),
         "timeframe": timeframe.name,
-        "interval": float(data["interval"]),
+        "level": level_of(float(data["interval"])),
         "rules": rules,
         "runs": runs,
         **{name: tuple(values) for name, values in columns.items()},

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import coverage_of
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.track.drift import judge_drift
 from cryptopredict.core.track.records import BucketFigures, TrackSummary, VersionFigures
@@ -34,7 +35,7 @@ def summarise(record: TrackRecord) -> dict[str, Any]:
         TrackSummary,
         symbol=record.symbol,
         timeframe=record.timeframe,
-        interval=record.interval,
+        interval=coverage_of(record.level),
         first_date=None if first is None else format_utc(first),
         last_date=None if newest is None else format_utc(newest),
         archived=archive.points,

@@ -8,6 +8,7 @@ from flask import Response, current_app, g
 
 from cryptopredict.core.artifact import PairModel, pair_name
 from cryptopredict.core.dates import format_utc
+from cryptopredict.core.forecast import coverage_of
 from cryptopredict.serving.freshness import freshness
 from cryptopredict.serving.http import StrictBlueprint, encode
 from cryptopredict.serving.lookup import forecast_between, predict_at, require_known_pair
@@ -38,7 +39,7 @@ def summarize(pair: PairModel) -> dict[str, Any]:
         "trained_at": pair.card["trained_at"],
         "timeframe": pair.timeframe.name,
         "bar_seconds": pair.timeframe.seconds,
-        "interval": pair.forecast.interval,
+        "interval": coverage_of(pair.forecast.level),
         **freshness(pair),
         "first_date": format_utc(pair.forecast.start),
         "last_date": format_utc(pair.forecast.end),
