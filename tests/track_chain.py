@@ -2,8 +2,8 @@
 
 Between two runs the previous artifact is served by the real Flask app (`create_app`), and every bar that closes
 before the next run is asked for exactly as a user would (`GET /predict/{pair}?date=<bar>`, no `level`): the track
-record the next run writes must hold exactly those answers. Imported as fixtures by tests/core/test_track_record.py and
-tests/serving/test_browser.py.
+record the next run writes must hold exactly those answers. Imported as fixtures by tests/core/conftest.py (for the
+tests/core/test_track_record_*.py modules) and tests/serving/test_browser.py.
 """
 
 from __future__ import annotations

@@ -214,6 +214,6 @@ def test_the_job_summary_of_an_hourly_model(hourly_model_dir: Path, tmp_path: Pa
     assert f"Re-anchored the Prophet fit of {card['fitted_at']}" in reanchor and newest in reanchor
     backtest = refit.split("\nTrack record")[
         0
-    ]  # the track record's own table follows (tests/core/test_track_record.py)
+    ]  # the track record's own table follows (tests/core/test_track_record_drift.py)
     table = [line.split("|")[1].strip() for line in backtest.splitlines() if line.startswith("| ")]
     assert table == ["horizon", *HOURLY_LABELS]
