@@ -59,7 +59,7 @@ def rehearse_from_zero(r: WorkflowRehearsal, verdicts: Verdicts, now: dt.datetim
         "a. from zero, the README's setup in its order",
         [
             (succeeded(a, "deploy"), f"the first run succeeded without Render settings, deploying nothing: {a.jobs}"),
-            ("refs/tags/v0.1.0" in git(r.work / "origin.git", "show-ref", "--tags"), "v0.1.0 pushed to origin"),
+            ("v0.1.0" in git(r.work / "origin.git", "tag", "--list").split(), "v0.1.0 pushed to origin"),
             (
                 digest_a.startswith("sha256:") and r.registry_digest(f"0.1.0-{now:%Y%m%d%H%M%S}") == digest_a,
                 "its image pushed, and tagged latest (no service to verify yet)",

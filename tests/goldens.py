@@ -100,13 +100,17 @@ COMMANDS = {
 
 STAMP = re.compile(r"\d{8}T\d{6}Z")
 AGE = re.compile(r'"(model_age_seconds|data_age_seconds|age_seconds)": ?\d+')
+# The card records the Python that trained; its patch release is the host's or the image's, not the code's.
+PYTHON_PATCH = re.compile(r'("python": ?"\d+\.\d+)\.\d+"')
 
 
 def mask(text: str, trained_at: set[str]) -> str:
-    """The text with what a clock decides replaced: fit times, version stamps and ages."""
+    """The text with what a clock or the host decides replaced: fit times, version stamps, ages and Python's patch
+    release."""
     for instant in sorted(trained_at, key=len, reverse=True):
         text = text.replace(instant, "<trained_at>")
     text = STAMP.sub("<stamp>", text)
+    text = PYTHON_PATCH.sub(r'\1.<patch>"', text)
     return AGE.sub(lambda m: f'"{m.group(1)}":<age>', text)
 
 
