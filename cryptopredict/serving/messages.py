@@ -19,6 +19,8 @@ NOTHING_SCORED = (
     "with a second training run on bars that closed after the first run's newest bar)"
 )
 
+HOW_TO_GET_CURRENT_DATES = f"train on live data for current dates: {LIVE_TRAINING_COMMAND}"
+
 
 def describe_span(seconds: float) -> str:
     """A span for people, rounded down: hours up to two days, days after that ("5 hours", "752 days")."""
@@ -46,7 +48,7 @@ def explain_range_end(pair: PairModel) -> str:
         )
     return (
         f"this model was trained on {describe_source(pair.source_kind)}, whose newest price is from {newest} "
-        f"({age} old); train on live data for current dates: {LIVE_TRAINING_COMMAND}"
+        f"({age} old); {HOW_TO_GET_CURRENT_DATES}"
     )
 
 
@@ -106,7 +108,7 @@ def describe_service(artifact: Artifact) -> str:
     for (kind, last_bar, end), names in historical.items():
         parts.append(
             f"{', '.join(names)}: trained on historical data ({describe_source(kind)}) ending "
-            f"{format_utc(last_bar)[:10]}; not retrained, so dates after {format_utc(end)} are refused (train on "
-            f"live data for current dates: {LIVE_TRAINING_COMMAND})"
+            f"{format_utc(last_bar)[:10]}; not retrained, so dates after {format_utc(end)} are refused "
+            f"({HOW_TO_GET_CURRENT_DATES})"
         )
     return "Price predictions with a calibrated band. " + ". ".join(parts) + "."

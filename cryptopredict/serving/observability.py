@@ -160,8 +160,6 @@ def add_track_metrics(registry: CollectorRegistry, artifact: Artifact) -> None:
         registry=registry,
     )
     for symbol, pair in artifact.pairs.items():
-        if pair.record is None:
-            continue
         summary = pair.record.summary
         drift = summary["drift"]
         rows = [(b["bucket"], b["figures"]) for b in summary["buckets"]]
@@ -172,7 +170,7 @@ def add_track_metrics(registry: CollectorRegistry, artifact: Artifact) -> None:
             # No points, no figure: NaN, which Prometheus reads as "no value".
             ratio.labels(path_form, bucket).set(_or_nan(figures["mape_ratio"]))
             coverage.labels(path_form, bucket).set(_or_nan(figures["coverage"]))
-        degraded.labels(path_form).set(1 if drift["degraded"] else 0)
+        degraded.labels(path_form).set(1 if pair.record.degraded else 0)
 
 
 def _or_nan(value: float | None) -> float:

@@ -45,7 +45,7 @@ def summarize(pair: PairModel) -> dict[str, Any]:
         "last_date": format_utc(pair.forecast.end),
         "gate_passed": bool(pair.card["gate"]["passed"]),
         "predict": f"/predict/{path_form}",
-        "degraded": bool(pair.record and pair.record.degraded),
+        "degraded": pair.record.degraded,
         "track_record": f"/pairs/{path_form}/track-record",
     }
 
