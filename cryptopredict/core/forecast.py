@@ -176,15 +176,9 @@ class ForecastTable:
         index, remainder = divmod(epoch - self.start, self.step)
         i = int(index)
         last = remainder == 0 or i + 1 >= len(self.prediction)
-        if level == self.level:  # the stored columns: the answer is what it was before levels
-            low, high = self.low, self.high
-            if last:
-                return Point(epoch, self.prediction[i], low[i], high[i])
-            neighbours = ((low[i], high[i]), (low[i + 1], high[i + 1]))
-        else:
-            if last:
-                return Point(epoch, self.prediction[i], *self.band_at(i, level))
-            neighbours = (self.band_at(i, level), self.band_at(i + 1, level))
+        if last:
+            return Point(epoch, self.prediction[i], *self.band_at(i, level))
+        neighbours = (self.band_at(i, level), self.band_at(i + 1, level))
         weight = remainder / self.step
 
         def mix(here: float, there: float) -> float:
@@ -215,7 +209,7 @@ class ForecastTable:
         quantiles at the row's distance from its anchor, so that a narrower level lies inside the stored band and a
         wider one around it however the numbers round."""
         low, high, centre = self.low[row], self.high[row], self.prediction[row]
-        if level == self.level:
+        if level == self.level:  # the stored columns: the answer is what it was before levels
             return low, high
         steps = self.steps_ahead(row)
         stored_low, stored_high = self.band.at(steps, self.level)

@@ -11,7 +11,7 @@ Standard library only: both sides import it, and release/model_card.py runs on a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, NotRequired, TypedDict, get_args
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from cryptopredict.core.timeframe import TIMEFRAMES
 from cryptopredict.core.typed_json import Example, Instant, problems
@@ -25,9 +25,7 @@ FORMAT = 5  # 1: one pair per artifact; 2: no band file, no re-anchoring; 3: one
 PREVIOUS_FORMATS = (4,)
 
 SourceKind = Literal["alpaca", "embedded", "csv"]
-SOURCE_KINDS: tuple[SourceKind, ...] = get_args(SourceKind)
 Update = Literal["refit", "reanchor"]
-UPDATES: tuple[Update, ...] = get_args(Update)
 TimeframeName = Literal[tuple(TIMEFRAMES)]  # type: ignore[valid-type]  # the bar lengths timeframe.py defines
 BarUnit = Literal[tuple(t.unit for t in TIMEFRAMES.values())]  # type: ignore[valid-type]
 

@@ -4,7 +4,7 @@ shape (typed JSON, core/typed_json.py: the API's schemas are generated from them
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal, TypedDict, get_args
+from typing import Annotated, Literal, TypedDict
 
 from cryptopredict.core.timeframe import timeframe_of
 from cryptopredict.core.typed_json import Example, Instant
@@ -12,7 +12,6 @@ from cryptopredict.core.typed_json import Example, Instant
 KEEP_DAYS = 365  # points this recent (from the newest) are kept one by one; older ones are folded into sums
 DAY_SECONDS = 86_400
 DriftStatus = Literal["ok", "degraded", "too few points"]
-STATUSES: tuple[DriftStatus, ...] = get_args(DriftStatus)
 COLUMNS = ("date", "run", "prediction", "low", "high", "actual")  # a record's point columns, in the file's order
 
 
