@@ -8,10 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from benchmarks.harness import free_port, start_server, stop
+from benchmarks.harness import start_server, stop
 from benchmarks.wrk import measure_with_wrk
 from cryptopredict.core.dates import naive_utc, parse_utc
 from cryptopredict.core.timeframe import HOUR
+from tests.fakes.loopback import free_port
 
 
 def serve_baseline(port: int, data: Path, until: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +19,6 @@ def require_file(path: Path, tool: str, what: str = "hourly BTC/USD bars") -> No
     if not Path(path).is_file():
         print(f"{tool}: missing input: {path} ({what}) not found", file=sys.stderr)
         raise SystemExit(2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def status_of(url: str) -> int:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.baseline import measure_baseline, serve_baseline
-from benchmarks.harness import ROOT, free_port, prepare_model, require_file, rss_mb, start_server, stop
+from benchmarks.harness import ROOT, prepare_model, require_file, rss_mb, start_server, stop
 from benchmarks.wrk import measure_with_wrk
 from cryptopredict.core.artifact import (
     Artifact,
@@ -46,6 +46,7 @@ from cryptopredict.core.forecast import ForecastTable
 from cryptopredict.core.timeframe import HOUR
 from cryptopredict.core.track import TrackRecord
 from cryptopredict.training.bars import HOURLY_BTC_USD
+from tests.fakes.loopback import free_port
 
 MB = 1024 * 1024
 DEFAULT_UNTIL = "2025-10-01T06:00:00Z"  # a six-hourly run's instant, with years of bars before it

@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import free_port, prepare_model, rss_mb, start_server, stop
+from benchmarks.harness import prepare_model, rss_mb, start_server, stop
 from benchmarks.wrk import parse_wrk, run_wrk
+from tests.fakes.loopback import free_port
 
 # One round of the mix: half valid dates across the model's range, half every kind of bad input.
 INVALID = [

@@ -48,7 +48,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import free_port, require_file
+from benchmarks.harness import require_file
 from benchmarks.market import scaled
 from cryptopredict.core.dates import format_utc, parse_utc
 from cryptopredict.training.bars import HOURLY_BTC_USD
@@ -56,6 +56,7 @@ from rehearsals.release_scenarios import rehearse
 from rehearsals.runs import Run, StepFailed, git, http_json, read_outputs, wait_for
 from release.registry import MANIFEST_TYPES
 from tests.fakes.alpaca import FakeAlpaca, bars_from_csv
+from tests.fakes.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,8 +119,9 @@ class Rehearsal:
             docker_out(self, "rm", "--force", container)  # left by an interrupted rehearsal
         self.start_registry()
         bars = {}
+        history = bars_from_csv(self.data, "2019", "2026")
         for symbol, (weeks, scale) in PAIR_SERIES.items():
-            moved = shift_bars(bars_from_csv(self.data, "2019", "2026"), dt.timedelta(weeks=weeks))
+            moved = shift_bars(history, dt.timedelta(weeks=weeks))
             bars[symbol] = scaled(moved, scale)
         self.fake_alpaca = FakeAlpaca(series=bars, page_size=10_000)
         self.render = subprocess.Popen(

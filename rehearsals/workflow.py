@@ -43,13 +43,14 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.harness import free_port, require_file
+from benchmarks.harness import require_file
 from cryptopredict.core.dates import format_utc
 from cryptopredict.training.bars import HOURLY_BTC_USD
 from rehearsals.release_steps import BASE_IMAGE, PAIR_SERIES, REPOSITORY, Rehearsal, docker_out
 from rehearsals.runs import git
 from rehearsals.workflow_scenarios import rehearse
 from tests.fakes.act import ArtifactSigShim, FakeGitHubApi
+from tests.fakes.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,9 +13,10 @@ pushes that tag to REMOTE.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
+
+from release.common import write_outputs
 
 # The identity of the tags the workflow creates (GitHub's own bot account for actions).
 TAGGER = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
@@ -52,11 +53,7 @@ def main() -> int:
         git("-c", f"user.name={name}", "-c", f"user.email={email}", "tag", "-a", f"v{version}", "-m", f"v{version}")
         if args.push:
             git("push", args.push, f"refs/tags/v{version}")
-    outputs = f"version={version}\ncreated={'true' if created else 'false'}\n"
-    print(outputs, end="")
-    if os.environ.get("GITHUB_OUTPUT"):
-        with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as handle:
-            handle.write(outputs)
+    write_outputs({"version": version, "created": "true" if created else "false"})
     return 0
 
 

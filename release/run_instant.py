@@ -7,8 +7,8 @@ Prints, as `key=value` lines for $GITHUB_OUTPUT:
                               00/06/12/18 UTC sees the bars that closed since the previous one, and a rebuild of
                               the same run trains on the same bars
   stamp=YYYYMMDDHHMMSS        the same instant to the second, for the image tag VERSION-STAMP (unique per run)
-Standard library only: the workflow runs it with the runner's bare python3, so it puts the repository on the path
-itself and imports only cryptopredict.core.dates (itself standard library only).
+Standard library only: the workflow runs it with the runner's bare python3 from the repository's root, and it
+imports only cryptopredict.core.dates (itself standard library only).
 """
 
 from __future__ import annotations

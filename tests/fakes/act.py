@@ -31,7 +31,6 @@ class _ShimHandler(QuietHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         path = pad_sig(self.path)
-        shim.requests.append(f"{self.command} {path.split('?', 1)[0]}")
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         response, data = forward(shim.upstream_port, self.command, path, 300, body, headers)
         kept = [(key, value) for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP]
@@ -50,8 +49,6 @@ class ArtifactSigShim(LoopbackServer):
 
 class _ApiHandler(QuietHandler):
     def do_GET(self) -> None:
-        api: FakeGitHubApi = self.server.owner  # type: ignore[attr-defined]
-        api.requests.append(f"GET {self.path}")
         parts = self.path.split("?", 1)[0].strip("/").split("/")
         if len(parts) >= 3 and parts[0] == "repos":
             full = f"{parts[1]}/{parts[2]}"

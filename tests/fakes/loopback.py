@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -23,7 +31,6 @@ class LoopbackServer:
     def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.port = int(self.httpd.server_address[1])
-        self.requests: list[str] = []
         self.httpd.owner = self  # type: ignore[attr-defined]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

@@ -30,10 +30,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-# The release steps' rule for what must match and their docker call, and the benchmarks' free port.
-from benchmarks.harness import free_port
 from release.common import docker, repository_of
-from tests.fakes.loopback import LoopbackServer, QuietHandler, forward, send_answer, send_json
+
+# The release steps' rule for what must match and their docker call, and the benchmarks' free port.
+from tests.fakes.loopback import LoopbackServer, QuietHandler, forward, free_port, send_answer, send_json
 
 SERVICE_ID = "srv-rehearsal"
 

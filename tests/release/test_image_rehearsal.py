@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port, get, wait_until_up
+from tests.fakes.loopback import free_port
+from tests.servers import ROOT, get, wait_until_up
 
 pytestmark = pytest.mark.slow
 APP = "/app"  # the final stage's WORKDIR

@@ -17,7 +17,8 @@ import pytest
 from release import cli
 from release.common import ReleaseError
 from release.image import check_service, platform_image
-from tests.servers import free_port, running_api
+from tests.fakes.loopback import free_port
+from tests.servers import running_api
 
 
 class FakeRegistry(BaseHTTPRequestHandler):

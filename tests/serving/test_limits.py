@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from cryptopredict.core.settings import SettingsError, read_app_config
 from cryptopredict.serving.app import create_app
-from tests.servers import free_port
+from tests.fakes.loopback import free_port
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "TRACE", "PROPFIND"])

@@ -23,7 +23,8 @@ import pytest
 
 from cryptopredict.core.settings import read_server_options
 from cryptopredict.serving.server import clickable_url
-from tests.servers import ROOT, free_port, get, running_api, start, wait_until_up
+from tests.fakes.loopback import free_port
+from tests.servers import ROOT, get, running_api, start, wait_until_up
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import free_port, running_api
+from tests.fakes.loopback import free_port
+from tests.servers import running_api
 
 pytestmark = pytest.mark.slow
 

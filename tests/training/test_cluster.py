@@ -20,7 +20,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from cryptopredict.core.artifact import pair_files
-from tests.servers import free_port
+from tests.fakes.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = ("BTC/USD", "ETH/USD")
